@@ -1,0 +1,72 @@
+// The HTTP app: generated routes for the native RPCs, /health, /version, the docs, and a
+// fallback that proxies everything else to Python (or answers MLflow's 404 without one).
+import { Elysia } from "elysia";
+import type { Config } from "../config";
+import { MlflowError } from "../errors";
+import type { NativeHandlers } from "../generated/contract";
+import { mountNative, type RpcRoute } from "../generated/routes";
+import type { RequestContext } from "../services/context";
+import { docsRoutes } from "./docs";
+import { createProxy } from "./proxy";
+import { parseRequest } from "./request";
+import { errorResponse, json, toMlflowError } from "./response";
+
+export const MLFLOW_VERSION = "3.18.0";
+
+export interface AppOptions {
+  config: Config;
+  handlers: NativeHandlers<RequestContext>;
+}
+
+export function createApp({ config, handlers }: AppOptions) {
+  const prefix = config.staticPrefix.replace(/\/+$/, "");
+  const proxy = config.pythonUrl ? createProxy(config.pythonUrl) : undefined;
+  const app = new Elysia();
+
+  const native: RpcRoute[] = mountNative<RequestContext>(handlers, (route, handler) => {
+    for (const path of route.paths) {
+      app.route(
+        route.method,
+        prefix + path,
+        async ({ request, params }: { request: Request; params: Record<string, string> }) => {
+          try {
+            const pathParams = { ...params };
+            if (route.wildcard && "*" in pathParams) {
+              pathParams[route.wildcard] = pathParams["*"]!;
+              delete pathParams["*"];
+            }
+            const { message, ctx } = await parseRequest(request, route.request, new URL(request.url), pathParams);
+            const result = await handler(message, ctx);
+            return result instanceof Response ? result : json(result ?? {});
+          } catch (e) {
+            const error = toMlflowError(e);
+            if (error.status >= 500) console.error(`Error in ${route.rpc}: ${error.message}`);
+            return errorResponse(error);
+          }
+        },
+        { parse: "none" } as any, // bodies are read by parseRequest, MLflow's way
+      );
+    }
+  });
+
+  app.get(`${prefix}/health`, () => new Response("OK", { headers: { "content-type": "text/plain; charset=utf-8" } }));
+  app.get(`${prefix}/version`, () => new Response(MLFLOW_VERSION, { headers: { "content-type": "text/plain; charset=utf-8" } }));
+  for (const [path, handler] of Object.entries(docsRoutes(prefix))) app.get(path, handler);
+
+  app.all("/*", ({ request }: { request: Request }) => {
+    if (proxy) return proxy(request);
+    const path = new URL(request.url).pathname;
+    return errorResponse(new MlflowError(`No API endpoint for ${request.method} ${path}.`, "ENDPOINT_NOT_FOUND"));
+  }, { parse: "none" } as any);
+
+  // Elysia's own errors (route misses, malformed requests) in MLflow's format, never its own.
+  app.onError(({ code, error }) => {
+    if (code === "NOT_FOUND") return errorResponse(new MlflowError("Endpoint not found.", "ENDPOINT_NOT_FOUND"));
+    if (code === "PARSE" || code === "VALIDATION" || code === "INVALID_COOKIE_SIGNATURE") {
+      return errorResponse(MlflowError.invalid(`Invalid request: ${(error as Error)?.message ?? code}`));
+    }
+    return errorResponse(toMlflowError(error));
+  });
+
+  return { app, native };
+}

@@ -1,0 +1,215 @@
+// Request parsing as handlers.py's _get_request_message does it, driven by the generated
+// field tables: GET query strings or JSON bodies, then protobuf's ParseDict rules
+// (ignore unknown fields, int64 from numbers or strings, enums by name or number).
+import { MlflowError } from "../errors";
+import { ENUMS, MESSAGES, type FieldInfo } from "../generated/fields";
+import { markPresent, type RequestContext } from "../services/context";
+
+class ParseError extends Error {}
+
+export interface Parsed {
+  message: Record<string, unknown>;
+  ctx: RequestContext;
+}
+
+/** Parses `request` into the message named `type`; path parameters fill same-named fields. */
+export async function parseRequest(request: Request, type: string, url: URL, pathParams: Record<string, string> = {}): Promise<Parsed> {
+  const fields = MESSAGES[type]!;
+  const json = request.method === "GET" && url.search.length > 1 ? fromQuery(url.searchParams, fields) : await fromBody(request);
+  rejectConflictingAliases(json, type);
+  const message: Record<string, unknown> = {};
+  let parsed = true;
+  try {
+    convertMessage(json, type, message);
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+    parsed = false; // like Python, keep what was set before the error; handler schemas decide
+  }
+  for (const [name, value] of Object.entries(pathParams)) {
+    if (fields.some((f) => f.name === name)) message[name] = value;
+  }
+  fillDefaults(message, fields);
+  return { message, ctx: { json, parsed, request } };
+}
+
+function fromQuery(params: URLSearchParams, fields: FieldInfo[]): Record<string, unknown> {
+  const json: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (!params.has(f.name)) continue;
+    if (f.repeated) {
+      json[f.name] = params.getAll(f.name);
+      continue;
+    }
+    let value: unknown = params.get(f.name);
+    if (f.kind === "bool") {
+      const lower = String(value).toLowerCase();
+      if (lower !== "true" && lower !== "false") {
+        throw MlflowError.invalid(`Invalid boolean value: ${value}, must be 'true' or 'false'.`);
+      }
+      value = lower === "true";
+    }
+    json[f.name] = value;
+  }
+  return json;
+}
+
+async function fromBody(request: Request): Promise<Record<string, unknown>> {
+  if (request.method === "POST" || request.method === "PUT") {
+    const contentType = request.headers.get("content-type");
+    if (contentType === null) throw MlflowError.invalid("Bad Request. Content-Type header is missing.");
+    if (contentType.split(";")[0]!.trim().toLowerCase() !== "application/json") {
+      throw MlflowError.invalid("Bad Request. Content-Type must be one of ['application/json'].");
+    }
+  }
+  // get_json(force=True, silent=True): a missing or malformed body is {}.
+  let body: unknown;
+  try {
+    body = JSON.parse(await request.text());
+  } catch {
+    return {};
+  }
+  // Older clients double-encode: a JSON string holding the JSON.
+  if (typeof body === "string") {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      throw MlflowError.invalid("Malformed request body: a JSON string that is not JSON.");
+    }
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
+  return body as Record<string, unknown>;
+}
+
+function rejectConflictingAliases(json: unknown, type: string): void {
+  if (!json || typeof json !== "object" || Array.isArray(json)) return;
+  const obj = json as Record<string, unknown>;
+  for (const f of MESSAGES[type] ?? []) {
+    if (f.name !== f.json && f.name in obj && f.json in obj) {
+      throw MlflowError.invalid(`Request specifies both '${f.name}' and '${f.json}'; provide only one of them.`);
+    }
+    if (f.kind !== "message" || f.map || !f.ref || !MESSAGES[f.ref]) continue;
+    const value = obj[f.name] ?? obj[f.json];
+    for (const item of Array.isArray(value) ? value : [value]) rejectConflictingAliases(item, f.ref);
+  }
+}
+
+function convertMessage(json: unknown, type: string, out: Record<string, unknown>): void {
+  if (typeof json === "string") return; // Python iterates its characters as (unknown) keys
+  if (!json || typeof json !== "object" || Array.isArray(json)) throw new ParseError(`not an object`);
+  const fields = MESSAGES[type]!;
+  for (const [key, value] of Object.entries(json)) {
+    const f = fields.find((x) => x.json === key) ?? fields.find((x) => x.name === key);
+    if (!f) continue; // ignore_unknown_fields
+    if (value === null) {
+      delete out[f.name];
+      continue;
+    }
+    if (f.map) {
+      if (typeof value !== "object" || Array.isArray(value)) throw new ParseError(`map field ${key}`);
+      const map: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) map[k] = convertValue(f.map.value, f.map.ref, v);
+      out[f.name] = map;
+    } else if (f.repeated) {
+      if (!Array.isArray(value)) throw new ParseError(`repeated field ${key} must be in []`);
+      const items: unknown[] = [];
+      for (const item of value) {
+        if (item === null) throw new ParseError("null is not allowed to be used as an element in a repeated field");
+        const converted = convertValue(f.kind, f.ref, item);
+        if (converted !== SKIP) items.push(converted);
+      }
+      out[f.name] = items;
+    } else {
+      const converted = convertValue(f.kind, f.ref, value);
+      if (converted !== SKIP) out[f.name] = converted;
+    }
+  }
+}
+
+const SKIP = Symbol("unknown enum name: ignored");
+
+function convertValue(kind: string, ref: string | undefined, value: unknown): unknown {
+  switch (kind) {
+    case "string":
+    case "bytes":
+      if (typeof value !== "string") throw new ParseError("expected string");
+      return value;
+    case "bool":
+      if (typeof value !== "boolean") throw new ParseError("Expected true or false without quotes");
+      return value;
+    case "int32": case "uint32": case "int64": case "uint64": {
+      const n = toInteger(value);
+      if (kind === "int32" && (n < -(2 ** 31) || n >= 2 ** 31)) throw new ParseError("int32 out of range");
+      if (kind === "uint32" && (n < 0 || n >= 2 ** 32)) throw new ParseError("uint32 out of range");
+      if (kind === "uint64" && n < 0) throw new ParseError("uint64 out of range");
+      return n;
+    }
+    case "double": case "float":
+      return toDouble(value);
+    case "enum": {
+      const values = ENUMS[ref!]!;
+      if (typeof value === "string" && value in values) return value;
+      let n: number;
+      try {
+        n = toInteger(value);
+      } catch {
+        if (typeof value === "string") return SKIP; // unknown names are ignored with ignore_unknown_fields
+        throw new ParseError("Invalid enum value");
+      }
+      const name = Object.keys(values).find((k) => values[k] === n);
+      if (name === undefined) throw new ParseError(`Invalid enum value ${value} for enum type ${ref}`);
+      return name;
+    }
+    case "message": {
+      const msg: Record<string, unknown> = {};
+      convertMessage(value, ref!, msg);
+      fillDefaults(msg, MESSAGES[ref!]!);
+      return msg;
+    }
+    case "json":
+      return value; // Struct/Value/Timestamp/...: kept as the JSON they were sent as
+  }
+  throw new ParseError(`unsupported field kind ${kind}`);
+}
+
+/** protobuf's _ConvertInteger, with Python's int() and float() rules for strings. */
+function toInteger(value: unknown): number {
+  if (typeof value === "boolean") throw new ParseError("Bool value is not acceptable for integer field");
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) throw new ParseError(`Couldn't parse integer: ${value}`);
+    return value;
+  }
+  if (typeof value !== "string" || value.includes(" ")) throw new ParseError(`Couldn't parse integer: ${value}`);
+  const text = value.trim().replace(/_/g, "");
+  if (/^[-+]?\d+$/.test(text)) return Number(text);
+  const f = Number(text);
+  if (text !== "" && Number.isFinite(f) && Number.isInteger(f)) return f;
+  throw new ParseError(`Couldn't parse integer: "${value}"`);
+}
+
+function toDouble(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value !== "string" || value === "nan") throw new ParseError(`Couldn't parse float: ${value}`);
+  const text = value.trim().toLowerCase();
+  if (text === "nan" || text === "+nan" || text === "-nan") return NaN;
+  if (text === "inf" || text === "+inf" || text === "infinity" || text === "+infinity") return Infinity;
+  if (text === "-inf" || text === "-infinity") return -Infinity;
+  const f = Number(text.replace(/_/g, ""));
+  if (text === "" || Number.isNaN(f) || /^0x/i.test(text)) throw new ParseError(`Couldn't parse float: ${value}`);
+  return f;
+}
+
+/** What Python's message getters return for unset fields: proto2 defaults, [] and {}. */
+function fillDefaults(message: Record<string, unknown>, fields: FieldInfo[]): void {
+  markPresent(message);
+  for (const f of fields) {
+    if (f.name in message) continue;
+    if (f.repeated) message[f.name] = [];
+    else if (f.map) message[f.name] = {};
+    else if (f.default !== undefined) message[f.name] = f.default;
+    else if (f.kind === "string" || f.kind === "bytes") message[f.name] = "";
+    else if (f.kind === "bool") message[f.name] = false;
+    else if (f.kind === "enum") message[f.name] = Object.keys(ENUMS[f.ref!]!)[0];
+    else if (f.kind !== "message" && f.kind !== "json") message[f.name] = 0;
+  }
+}
