@@ -74,10 +74,11 @@ export function emitSchemas(model: Model, header: string): string {
   const responses = reachable(model, model.rpcs.map((r) => r.response));
   const lines = [
     header,
-    'import { t } from "elysia";',
+    "// Plain TypeBox (the 0.34 line Elysia uses): Elysia's own `t` coerces numeric strings.",
+    'import { Type as t } from "@sinclair/typebox";',
     "",
     "/** int64 as MLflow's parse_dict accepts it: a JSON number, or a string holding an integer. */",
-    'const Int64In = t.Union([t.Integer(), t.String({ pattern: "^\\\\s*-?[0-9]+(\\\\.0*)?\\\\s*$" })]);',
+    'const Int64In = t.Union([t.Integer(), t.String({ pattern: "^[-+]?[0-9]+(\\\\.0*)?$" })]);',
     'const Int32In = Int64In;',
     '/** doubles: numbers, or the strings "NaN", "Infinity", "-Infinity" and numeric strings. */',
     "const DoubleIn = t.Union([t.Number(), t.String()]);",

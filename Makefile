@@ -1,0 +1,48 @@
+# mlflow-bun. Needs only python3 (with venv), node and npm: bun comes from npm, MLflow from
+# PyPI into .venv, and the tests find a PostgreSQL or start a throwaway one.
+BUN := node_modules/.bin/bun
+PY := .venv/bin/python
+MLFLOW_VERSION := $(shell cat MLFLOW_VERSION)
+SRC := $(shell find src -type f) package.json
+
+.PHONY: deps run build test generate check-generated clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# mlflow is installed --no-deps beside its requirements: see python/requirements-dev.txt.
+.venv/.installed: python/requirements-dev.txt MLFLOW_VERSION
+	python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check -r python/requirements-dev.txt
+	.venv/bin/pip install -q --disable-pip-version-check --no-deps mlflow==$(MLFLOW_VERSION)
+	@touch $@
+
+deps: node_modules/.installed .venv/.installed
+
+dist/mlflow-bun: node_modules/.installed $(SRC)
+	$(BUN) build --compile --minify --sourcemap src/cli.ts --outfile dist/mlflow-bun
+
+build: dist/mlflow-bun
+
+# The embedded default: ./mlflow.db (SQLite), artifacts under ./mlartifacts.
+run: build
+	./dist/mlflow-bun --host 127.0.0.1 --port 5000
+
+test: deps build
+	$(BUN) test/run.ts
+
+# Regenerates everything derived from MLflow: protos/, then src/generated/ (schema DDL
+# dumped from databases MLflow's migrations built, and the TypeScript from the protos).
+generate: deps
+	$(PY) codegen/extract_descriptors.py protos/mlflow.binpb
+	$(BUN) test/support/pg-cluster.ts exec -- $(PY) codegen/dump_schema.py
+	$(BUN) codegen/generate.ts
+
+# CI: the committed generated code must be what `make generate` produces now.
+check-generated: generate
+	@git diff --exit-code --stat -- protos src/generated || \
+	  (echo "Generated code is stale: run 'make generate' and commit the result." && exit 1)
+
+clean:
+	rm -rf dist .test-tmp

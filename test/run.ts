@@ -1,0 +1,59 @@
+// `make test`: every suite, one Postgres, one closing line.
+// Finds a reachable PostgreSQL or starts a throwaway one, runs bun:test (unit + integration)
+// and pytest (parity with the real mlflow client and server), and prints `N passed, N failed`.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { ensurePostgres } from "./support/pg-cluster";
+
+const root = new URL("..", import.meta.url).pathname;
+const tmp = `${root}.test-tmp`;
+mkdirSync(tmp, { recursive: true });
+
+interface Counts { passed: number; failed: number; skipped: number }
+
+/** Totals of a JUnit XML report (bun's and pytest's both write one). */
+function junitCounts(path: string): Counts | undefined {
+  if (!existsSync(path)) return undefined;
+  const xml = readFileSync(path, "utf8");
+  const cases = xml.match(/<testcase\b[^>]*?(\/>|>[\s\S]*?<\/testcase>)/g) ?? [];
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const c of cases) {
+    if (/<(failure|error)\b/.test(c)) counts.failed++;
+    else if (/<skipped\b/.test(c)) counts.skipped++;
+    else counts.passed++;
+  }
+  return counts;
+}
+
+async function suite(name: string, cmd: string[], report: string, env: Record<string, string>): Promise<Counts> {
+  console.log(`\n=== ${name}: ${cmd.join(" ")}`);
+  rmSync(report, { force: true });
+  const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: "inherit", stderr: "inherit" });
+  const code = await proc.exited;
+  const counts = junitCounts(report) ?? { passed: 0, failed: 0, skipped: 0 };
+  // A runner that failed without a failing test (crash, load error) still fails the run.
+  if (code !== 0 && counts.failed === 0) counts.failed = 1;
+  console.log(`=== ${name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (exit ${code})`);
+  return counts;
+}
+
+const pg = await ensurePostgres();
+const env: Record<string, string> = { MLFLOW_BUN_PG_URL: pg.url };
+if (existsSync(`${root}dist/mlflow-bun`)) env.MLFLOW_BUN_BINARY = `${root}dist/mlflow-bun`;
+const bun = process.execPath;
+const python = `${root}.venv/bin/python`;
+const totals: Counts = { passed: 0, failed: 0, skipped: 0 };
+try {
+  const results = [
+    await suite("bun:test", [bun, "test", "--reporter=junit", `--reporter-outfile=${tmp}/bun.xml`, "test/unit", "test/integration"], `${tmp}/bun.xml`, env),
+    await suite("pytest", [python, "-m", "pytest", "test/parity", "-q", `--junitxml=${tmp}/pytest.xml`, "-p", "no:cacheprovider"], `${tmp}/pytest.xml`, env),
+  ];
+  for (const r of results) {
+    totals.passed += r.passed;
+    totals.failed += r.failed;
+    totals.skipped += r.skipped;
+  }
+} finally {
+  await pg.stop();
+}
+console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(totals.failed > 0 || totals.passed === 0 ? 1 : 0);
