@@ -35,6 +35,25 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   DEADLINE_EXCEEDED: 504,
 };
 
+/**
+ * mlflow/error_classification.py: error_class and sqlstate, derived from the code with the
+ * client tables (the server raises plain MlflowExceptions, which derive them that way).
+ */
+const ERROR_CLASS: Partial<Record<ErrorCode, [errorClass: string, sqlstate: string]>> = {
+  BAD_REQUEST: ["INVALID_PARAMETER_VALUE", "KAM00"],
+  CUSTOMER_UNAUTHORIZED: ["PERMISSION_DENIED", "KAM00"],
+  ENDPOINT_NOT_FOUND: ["RESOURCE_NOT_FOUND", "KAM00"],
+  FEATURE_DISABLED: ["FEATURE_DISABLED", "KAM00"],
+  INTERNAL_ERROR: ["CLIENT_INTERNAL_ERROR", "XXM00"],
+  INVALID_PARAMETER_VALUE: ["INVALID_PARAMETER_VALUE", "KAM00"],
+  INVALID_STATE: ["CLIENT_INTERNAL_ERROR", "XXM00"],
+  NOT_FOUND: ["RESOURCE_NOT_FOUND", "KAM00"],
+  PERMISSION_DENIED: ["PERMISSION_DENIED", "KAM00"],
+  RESOURCE_ALREADY_EXISTS: ["RESOURCE_ALREADY_EXISTS", "KAM00"],
+  RESOURCE_DOES_NOT_EXIST: ["RESOURCE_NOT_FOUND", "KAM00"],
+  TEMPORARILY_UNAVAILABLE: ["CLIENT_INTERNAL_ERROR", "XXM00"],
+};
+
 export class MlflowError extends Error {
   constructor(
     message: string,
@@ -45,6 +64,17 @@ export class MlflowError extends Error {
 
   get status(): number {
     return HTTP_STATUS[this.code] ?? 500;
+  }
+
+  /** MLflow's serialize_as_json: error_code, message, then sqlstate and error_class when known. */
+  toJSON(): Record<string, string> {
+    const body: Record<string, string> = { error_code: this.code, message: this.message };
+    const classified = ERROR_CLASS[this.code];
+    if (classified) {
+      body.sqlstate = classified[1];
+      body.error_class = classified[0];
+    }
+    return body;
   }
 
   static invalid(message: string): MlflowError {

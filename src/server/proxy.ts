@@ -18,7 +18,8 @@ export function createProxy(pythonUrl: string): (request: Request) => Promise<Re
     const url = new URL(request.url);
     const target = new URL(url.pathname + url.search, base);
     const headers = stripHopByHop(request.headers);
-    headers.delete("content-length"); // the body is streamed; fetch frames it
+    // Content-Length stays: the body streams through with the client's framing, because
+    // Python's WSGI bridge reads a chunked request body as empty.
     let upstream: Response;
     try {
       upstream = await fetch(target, {

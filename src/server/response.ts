@@ -16,9 +16,9 @@ export function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body, replacer), { status, headers: HEADERS });
 }
 
-/** {"error_code": ..., "message": ...} with the code's HTTP status (catch_mlflow_exception). */
+/** {"error_code", "message", "sqlstate", "error_class"} with the code's HTTP status (catch_mlflow_exception). */
 export function errorResponse(error: MlflowError): Response {
-  return json({ error_code: error.code, message: error.message }, error.status);
+  return json(error.toJSON(), error.status);
 }
 
 /** Anything that is not an MlflowError is a bug: answered as MLflow answers INTERNAL_ERROR. */

@@ -27,6 +27,8 @@ describe("errors", () => {
     expect(r.body).toEqual({
       error_code: "INVALID_PARAMETER_VALUE",
       message: "Invalid value 5 for parameter 'name' supplied:  Hint: Value was of type 'int'. See the API docs for more information about request parameters.",
+      sqlstate: "KAM00",
+      error_class: "INVALID_PARAMETER_VALUE",
     });
     const missing = await s.call("POST", "/api/2.0/mlflow/experiments/create", {});
     expect(missing.body.message).toBe("Missing value for required parameter 'name'. See the API docs for more information about request parameters.");
