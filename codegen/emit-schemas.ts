@@ -90,7 +90,10 @@ export function emitSchemas(model: Model, header: string): string {
     lines.push(`export const ${dir} = {} as Record<string, any>;`);
     for (const name of names) {
       const msg = model.messages.get(name)!;
-      const props = msg.fields.map((f) => `  ${f.name}: t.Optional(${fieldTs(f, dir, model, loose)}),`);
+      // (validate_required) fields are required in requests, as MLflow's handlers check them.
+      const props = msg.fields.map((f) =>
+        dir === "In" && f.required ? `  ${f.name}: ${fieldTs(f, dir, model, loose)},` : `  ${f.name}: t.Optional(${fieldTs(f, dir, model, loose)}),`,
+      );
       lines.push(`${dir}.${ident(name)} = t.Object({`, ...props, `}, { title: ${JSON.stringify(name)} });`);
     }
     lines.push("");

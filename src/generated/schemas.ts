@@ -14,14 +14,14 @@ const DoubleOut = t.Union([t.Number(), t.Literal("NaN"), t.Literal("Infinity"), 
 
 export const In = {} as Record<string, any>;
 In.mlflow_GetExperimentByName = t.Object({
-  experiment_name: t.Optional(t.String()),
+  experiment_name: t.String(),
 }, { title: "mlflow.GetExperimentByName" });
 In.mlflow_ExperimentTag = t.Object({
   key: t.Optional(t.String()),
   value: t.Optional(t.String()),
 }, { title: "mlflow.ExperimentTag" });
 In.mlflow_CreateExperiment = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   artifact_location: t.Optional(t.String()),
   tags: t.Optional(t.Array(In.mlflow_ExperimentTag)),
 }, { title: "mlflow.CreateExperiment" });
@@ -33,16 +33,16 @@ In.mlflow_SearchExperiments = t.Object({
   view_type: t.Optional(t.Union([t.Literal("ACTIVE_ONLY"), t.Literal("DELETED_ONLY"), t.Literal("ALL"), t.Integer()])),
 }, { title: "mlflow.SearchExperiments" });
 In.mlflow_GetExperiment = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
 }, { title: "mlflow.GetExperiment" });
 In.mlflow_DeleteExperiment = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
 }, { title: "mlflow.DeleteExperiment" });
 In.mlflow_RestoreExperiment = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
 }, { title: "mlflow.RestoreExperiment" });
 In.mlflow_UpdateExperiment = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
   new_name: t.Optional(t.String()),
 }, { title: "mlflow.UpdateExperiment" });
 In.mlflow_RunTag = t.Object({
@@ -64,17 +64,17 @@ In.mlflow_UpdateRun = t.Object({
   run_name: t.Optional(t.String()),
 }, { title: "mlflow.UpdateRun" });
 In.mlflow_DeleteRun = t.Object({
-  run_id: t.Optional(t.String()),
+  run_id: t.String(),
 }, { title: "mlflow.DeleteRun" });
 In.mlflow_RestoreRun = t.Object({
-  run_id: t.Optional(t.String()),
+  run_id: t.String(),
 }, { title: "mlflow.RestoreRun" });
 In.mlflow_LogMetric = t.Object({
   run_id: t.Optional(t.String()),
   run_uuid: t.Optional(t.String()),
-  key: t.Optional(t.String()),
-  value: t.Optional(DoubleIn),
-  timestamp: t.Optional(Int64In),
+  key: t.String(),
+  value: DoubleIn,
+  timestamp: Int64In,
   step: t.Optional(Int64In),
   model_id: t.Optional(t.String()),
   dataset_name: t.Optional(t.String()),
@@ -83,23 +83,23 @@ In.mlflow_LogMetric = t.Object({
 In.mlflow_LogParam = t.Object({
   run_id: t.Optional(t.String()),
   run_uuid: t.Optional(t.String()),
-  key: t.Optional(t.String()),
-  value: t.Optional(t.String()),
+  key: t.String(),
+  value: t.String(),
 }, { title: "mlflow.LogParam" });
 In.mlflow_SetExperimentTag = t.Object({
-  experiment_id: t.Optional(t.String()),
-  key: t.Optional(t.String()),
-  value: t.Optional(t.String()),
+  experiment_id: t.String(),
+  key: t.String(),
+  value: t.String(),
 }, { title: "mlflow.SetExperimentTag" });
 In.mlflow_DeleteExperimentTag = t.Object({
-  experiment_id: t.Optional(t.String()),
-  key: t.Optional(t.String()),
+  experiment_id: t.String(),
+  key: t.String(),
 }, { title: "mlflow.DeleteExperimentTag" });
 In.mlflow_SetTag = t.Object({
   run_id: t.Optional(t.String()),
   run_uuid: t.Optional(t.String()),
-  key: t.Optional(t.String()),
-  value: t.Optional(t.String()),
+  key: t.String(),
+  value: t.String(),
 }, { title: "mlflow.SetTag" });
 In.mlflow_SetTraceTag = t.Object({
   request_id: t.Optional(t.String()),
@@ -120,8 +120,8 @@ In.mlflow_DeleteTraceTagV3 = t.Object({
   key: t.Optional(t.String()),
 }, { title: "mlflow.DeleteTraceTagV3" });
 In.mlflow_DeleteTag = t.Object({
-  run_id: t.Optional(t.String()),
-  key: t.Optional(t.String()),
+  run_id: t.String(),
+  key: t.String(),
 }, { title: "mlflow.DeleteTag" });
 In.mlflow_GetRun = t.Object({
   run_id: t.Optional(t.String()),
@@ -155,13 +155,13 @@ In.mlflow_CreatePresignedDownloadUrl = t.Object({
 In.mlflow_GetMetricHistory = t.Object({
   run_id: t.Optional(t.String()),
   run_uuid: t.Optional(t.String()),
-  metric_key: t.Optional(t.String()),
+  metric_key: t.String(),
   page_token: t.Optional(t.String()),
   max_results: t.Optional(Int32In),
 }, { title: "mlflow.GetMetricHistory" });
 In.mlflow_GetMetricHistoryBulkInterval = t.Object({
   run_ids: t.Optional(t.Array(t.String())),
-  metric_key: t.Optional(t.String()),
+  metric_key: t.String(),
   start_step: t.Optional(Int32In),
   end_step: t.Optional(Int32In),
   max_results: t.Optional(Int32In),
@@ -191,35 +191,35 @@ In.mlflow_LogModel = t.Object({
   model_json: t.Optional(t.String()),
 }, { title: "mlflow.LogModel" });
 In.mlflow_InputTag = t.Object({
-  key: t.Optional(t.String()),
-  value: t.Optional(t.String()),
+  key: t.String(),
+  value: t.String(),
 }, { title: "mlflow.InputTag" });
 In.mlflow_Dataset = t.Object({
-  name: t.Optional(t.String()),
-  digest: t.Optional(t.String()),
-  source_type: t.Optional(t.String()),
-  source: t.Optional(t.String()),
+  name: t.String(),
+  digest: t.String(),
+  source_type: t.String(),
+  source: t.String(),
   schema: t.Optional(t.String()),
   profile: t.Optional(t.String()),
 }, { title: "mlflow.Dataset" });
 In.mlflow_DatasetInput = t.Object({
   tags: t.Optional(t.Array(In.mlflow_InputTag)),
-  dataset: t.Optional(In.mlflow_Dataset),
+  dataset: In.mlflow_Dataset,
 }, { title: "mlflow.DatasetInput" });
 In.mlflow_ModelInput = t.Object({
-  model_id: t.Optional(t.String()),
+  model_id: t.String(),
 }, { title: "mlflow.ModelInput" });
 In.mlflow_LogInputs = t.Object({
-  run_id: t.Optional(t.String()),
+  run_id: t.String(),
   datasets: t.Optional(t.Array(In.mlflow_DatasetInput)),
   models: t.Optional(t.Array(In.mlflow_ModelInput)),
 }, { title: "mlflow.LogInputs" });
 In.mlflow_ModelOutput = t.Object({
-  model_id: t.Optional(t.String()),
-  step: t.Optional(Int64In),
+  model_id: t.String(),
+  step: Int64In,
 }, { title: "mlflow.ModelOutput" });
 In.mlflow_LogOutputs = t.Object({
-  run_id: t.Optional(t.String()),
+  run_id: t.String(),
   models: t.Optional(t.Array(In.mlflow_ModelOutput)),
 }, { title: "mlflow.LogOutputs" });
 In.mlflow_SearchDatasets = t.Object({
@@ -253,7 +253,7 @@ In.mlflow_GetTraceInfoV3 = t.Object({
   trace_id: t.Optional(t.String()),
 }, { title: "mlflow.GetTraceInfoV3" });
 In.mlflow_GetTrace = t.Object({
-  trace_id: t.Optional(t.String()),
+  trace_id: t.String(),
   allow_partial: t.Optional(t.Boolean()),
 }, { title: "mlflow.GetTrace" });
 In.mlflow_BatchGetTraces = t.Object({
@@ -290,8 +290,8 @@ In.mlflow_SearchTracesV3 = t.Object({
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.SearchTracesV3" });
 In.mlflow_assessments_AssessmentSource = t.Object({
-  source_type: t.Optional(t.Union([t.Literal("SOURCE_TYPE_UNSPECIFIED"), t.Literal("HUMAN"), t.Literal("LLM_JUDGE"), t.Literal("CODE"), t.Integer()])),
-  source_id: t.Optional(t.String()),
+  source_type: t.Union([t.Literal("SOURCE_TYPE_UNSPECIFIED"), t.Literal("HUMAN"), t.Literal("LLM_JUDGE"), t.Literal("CODE"), t.Integer()]),
+  source_id: t.String(),
 }, { title: "mlflow.assessments.AssessmentSource" });
 In.mlflow_assessments_AssessmentError = t.Object({
   error_code: t.Optional(t.String()),
@@ -311,11 +311,11 @@ In.mlflow_assessments_Expectation = t.Object({
   serialized_value: t.Optional(In.mlflow_assessments_Expectation_SerializedValue),
 }, { title: "mlflow.assessments.Expectation" });
 In.mlflow_assessments_IssueReference = t.Object({
-  issue_name: t.Optional(t.String()),
+  issue_name: t.String(),
 }, { title: "mlflow.assessments.IssueReference" });
 In.mlflow_assessments_Assessment = t.Object({
   assessment_id: t.Optional(t.String()),
-  assessment_name: t.Optional(t.String()),
+  assessment_name: t.String(),
   trace_id: t.Optional(t.String()),
   span_id: t.Optional(t.String()),
   source: t.Optional(In.mlflow_assessments_AssessmentSource),
@@ -407,23 +407,23 @@ In.mlflow_Trace = t.Object({
   spans: t.Optional(t.Array(In.opentelemetry_proto_trace_v1_Span)),
 }, { title: "mlflow.Trace" });
 In.mlflow_StartTraceV3 = t.Object({
-  trace: t.Optional(In.mlflow_Trace),
+  trace: In.mlflow_Trace,
 }, { title: "mlflow.StartTraceV3" });
 In.mlflow_LinkTracesToRun = t.Object({
   trace_ids: t.Optional(t.Array(t.String())),
-  run_id: t.Optional(t.String()),
+  run_id: t.String(),
 }, { title: "mlflow.LinkTracesToRun" });
 In.mlflow_LinkPromptsToTrace_PromptVersionRef = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
+  name: t.String(),
+  version: t.String(),
 }, { title: "mlflow.LinkPromptsToTrace.PromptVersionRef" });
 In.mlflow_LinkPromptsToTrace = t.Object({
-  trace_id: t.Optional(t.String()),
+  trace_id: t.String(),
   prompt_versions: t.Optional(t.Array(In.mlflow_LinkPromptsToTrace_PromptVersionRef)),
 }, { title: "mlflow.LinkPromptsToTrace" });
 In.mlflow_SearchUnifiedTraces = t.Object({
-  model_id: t.Optional(t.String()),
-  sql_warehouse_id: t.Optional(t.String()),
+  model_id: t.String(),
+  sql_warehouse_id: t.String(),
   experiment_ids: t.Optional(t.Array(t.String())),
   filter: t.Optional(t.String()),
   max_results: t.Optional(Int32In),
@@ -431,19 +431,19 @@ In.mlflow_SearchUnifiedTraces = t.Object({
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.SearchUnifiedTraces" });
 In.mlflow_GetOnlineTraceDetails = t.Object({
-  trace_id: t.Optional(t.String()),
-  sql_warehouse_id: t.Optional(t.String()),
-  source_inference_table: t.Optional(t.String()),
-  source_databricks_request_id: t.Optional(t.String()),
+  trace_id: t.String(),
+  sql_warehouse_id: t.String(),
+  source_inference_table: t.String(),
+  source_databricks_request_id: t.String(),
 }, { title: "mlflow.GetOnlineTraceDetails" });
 In.mlflow_DeleteTraces = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
   max_timestamp_millis: t.Optional(Int64In),
   max_traces: t.Optional(Int32In),
   request_ids: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.DeleteTraces" });
 In.mlflow_DeleteTracesV3 = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
   max_timestamp_millis: t.Optional(Int64In),
   max_traces: t.Optional(Int32In),
   request_ids: t.Optional(t.Array(t.String())),
@@ -478,22 +478,22 @@ In.mlflow_TraceArchivalConfig = t.Object({
   retention: t.Optional(t.String()),
 }, { title: "mlflow.TraceArchivalConfig" });
 In.mlflow_CreateWorkspace = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   description: t.Optional(t.String()),
   default_artifact_root: t.Optional(t.String()),
   trace_archival_config: t.Optional(In.mlflow_TraceArchivalConfig),
 }, { title: "mlflow.CreateWorkspace" });
 In.mlflow_GetWorkspace = t.Object({
-  workspace_name: t.Optional(t.String()),
+  workspace_name: t.String(),
 }, { title: "mlflow.GetWorkspace" });
 In.mlflow_UpdateWorkspace = t.Object({
-  workspace_name: t.Optional(t.String()),
+  workspace_name: t.String(),
   description: t.Optional(t.String()),
   default_artifact_root: t.Optional(t.String()),
   trace_archival_config: t.Optional(In.mlflow_TraceArchivalConfig),
 }, { title: "mlflow.UpdateWorkspace" });
 In.mlflow_DeleteWorkspace = t.Object({
-  workspace_name: t.Optional(t.String()),
+  workspace_name: t.String(),
 }, { title: "mlflow.DeleteWorkspace" });
 In.mlflow_LoggedModelParameter = t.Object({
   key: t.Optional(t.String()),
@@ -504,7 +504,7 @@ In.mlflow_LoggedModelTag = t.Object({
   value: t.Optional(t.String()),
 }, { title: "mlflow.LoggedModelTag" });
 In.mlflow_CreateLoggedModel = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
   name: t.Optional(t.String()),
   model_type: t.Optional(t.String()),
   source_run_id: t.Optional(t.String()),
@@ -512,21 +512,21 @@ In.mlflow_CreateLoggedModel = t.Object({
   tags: t.Optional(t.Array(In.mlflow_LoggedModelTag)),
 }, { title: "mlflow.CreateLoggedModel" });
 In.mlflow_FinalizeLoggedModel = t.Object({
-  model_id: t.Optional(t.String()),
-  status: t.Optional(t.Union([t.Literal("LOGGED_MODEL_STATUS_UNSPECIFIED"), t.Literal("LOGGED_MODEL_PENDING"), t.Literal("LOGGED_MODEL_READY"), t.Literal("LOGGED_MODEL_UPLOAD_FAILED"), t.Integer()])),
+  model_id: t.String(),
+  status: t.Union([t.Literal("LOGGED_MODEL_STATUS_UNSPECIFIED"), t.Literal("LOGGED_MODEL_PENDING"), t.Literal("LOGGED_MODEL_READY"), t.Literal("LOGGED_MODEL_UPLOAD_FAILED"), t.Integer()]),
 }, { title: "mlflow.FinalizeLoggedModel" });
 In.mlflow_GetLoggedModel = t.Object({
-  model_id: t.Optional(t.String()),
+  model_id: t.String(),
 }, { title: "mlflow.GetLoggedModel" });
 In.mlflow_DeleteLoggedModel = t.Object({
-  model_id: t.Optional(t.String()),
+  model_id: t.String(),
 }, { title: "mlflow.DeleteLoggedModel" });
 In.mlflow_SearchLoggedModels_Dataset = t.Object({
-  dataset_name: t.Optional(t.String()),
+  dataset_name: t.String(),
   dataset_digest: t.Optional(t.String()),
 }, { title: "mlflow.SearchLoggedModels.Dataset" });
 In.mlflow_SearchLoggedModels_OrderBy = t.Object({
-  field_name: t.Optional(t.String()),
+  field_name: t.String(),
   ascending: t.Optional(t.Boolean()),
   dataset_name: t.Optional(t.String()),
   dataset_digest: t.Optional(t.String()),
@@ -540,41 +540,41 @@ In.mlflow_SearchLoggedModels = t.Object({
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.SearchLoggedModels" });
 In.mlflow_SetLoggedModelTags = t.Object({
-  model_id: t.Optional(t.String()),
+  model_id: t.String(),
   tags: t.Optional(t.Array(In.mlflow_LoggedModelTag)),
 }, { title: "mlflow.SetLoggedModelTags" });
 In.mlflow_DeleteLoggedModelTag = t.Object({
-  model_id: t.Optional(t.String()),
-  tag_key: t.Optional(t.String()),
+  model_id: t.String(),
+  tag_key: t.String(),
 }, { title: "mlflow.DeleteLoggedModelTag" });
 In.mlflow_ListLoggedModelArtifacts = t.Object({
-  model_id: t.Optional(t.String()),
+  model_id: t.String(),
   artifact_directory_path: t.Optional(t.String()),
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.ListLoggedModelArtifacts" });
 In.mlflow_LogLoggedModelParamsRequest = t.Object({
-  model_id: t.Optional(t.String()),
+  model_id: t.String(),
   params: t.Optional(t.Array(In.mlflow_LoggedModelParameter)),
 }, { title: "mlflow.LogLoggedModelParamsRequest" });
 In.mlflow_GetAssessmentRequest = t.Object({
-  trace_id: t.Optional(t.String()),
-  assessment_id: t.Optional(t.String()),
+  trace_id: t.String(),
+  assessment_id: t.String(),
 }, { title: "mlflow.GetAssessmentRequest" });
 In.mlflow_CreateAssessment = t.Object({
-  assessment: t.Optional(In.mlflow_assessments_Assessment),
+  assessment: In.mlflow_assessments_Assessment,
 }, { title: "mlflow.CreateAssessment" });
 In.mlflow_UpdateAssessment = t.Object({
-  assessment: t.Optional(In.mlflow_assessments_Assessment),
-  update_mask: t.Optional(t.String()),
+  assessment: In.mlflow_assessments_Assessment,
+  update_mask: t.String(),
 }, { title: "mlflow.UpdateAssessment" });
 In.mlflow_DeleteAssessment = t.Object({
-  trace_id: t.Optional(t.String()),
-  assessment_id: t.Optional(t.String()),
+  trace_id: t.String(),
+  assessment_id: t.String(),
 }, { title: "mlflow.DeleteAssessment" });
 In.mlflow_issues_CreateIssue = t.Object({
-  experiment_id: t.Optional(t.String()),
-  name: t.Optional(t.String()),
-  description: t.Optional(t.String()),
+  experiment_id: t.String(),
+  name: t.String(),
+  description: t.String(),
   status: t.Optional(t.String()),
   severity: t.Optional(t.String()),
   root_causes: t.Optional(t.Array(t.String())),
@@ -586,7 +586,7 @@ In.mlflow_issues_CreateIssue = t.Object({
   metadata: t.Optional(t.Record(t.String(), t.String())),
 }, { title: "mlflow.issues.CreateIssue" });
 In.mlflow_issues_UpdateIssue = t.Object({
-  issue_id: t.Optional(t.String()),
+  issue_id: t.String(),
   name: t.Optional(t.String()),
   description: t.Optional(t.String()),
   status: t.Optional(t.String()),
@@ -598,7 +598,7 @@ In.mlflow_issues_UpdateIssue = t.Object({
   delete_metadata_keys: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.issues.UpdateIssue" });
 In.mlflow_issues_GetIssue = t.Object({
-  issue_id: t.Optional(t.String()),
+  issue_id: t.String(),
 }, { title: "mlflow.issues.GetIssue" });
 In.mlflow_issues_SearchIssues = t.Object({
   experiment_id: t.Optional(t.String()),
@@ -636,37 +636,37 @@ In.mlflow_label_schemas_LabelSchemaInput = t.Object({
   text: t.Optional(In.mlflow_label_schemas_InputText),
 }, { title: "mlflow.label_schemas.LabelSchemaInput" });
 In.mlflow_label_schemas_CreateLabelSchema = t.Object({
-  experiment_id: t.Optional(t.String()),
-  name: t.Optional(t.String()),
-  type: t.Optional(t.Union([t.Literal("LABEL_SCHEMA_TYPE_UNSPECIFIED"), t.Literal("FEEDBACK"), t.Literal("EXPECTATION"), t.Integer()])),
-  input: t.Optional(In.mlflow_label_schemas_LabelSchemaInput),
+  experiment_id: t.String(),
+  name: t.String(),
+  type: t.Union([t.Literal("LABEL_SCHEMA_TYPE_UNSPECIFIED"), t.Literal("FEEDBACK"), t.Literal("EXPECTATION"), t.Integer()]),
+  input: In.mlflow_label_schemas_LabelSchemaInput,
   instruction: t.Optional(t.String()),
   enable_comment: t.Optional(t.Boolean()),
 }, { title: "mlflow.label_schemas.CreateLabelSchema" });
 In.mlflow_label_schemas_GetLabelSchema = t.Object({
-  schema_id: t.Optional(t.String()),
+  schema_id: t.String(),
 }, { title: "mlflow.label_schemas.GetLabelSchema" });
 In.mlflow_label_schemas_GetLabelSchemaByName = t.Object({
-  experiment_id: t.Optional(t.String()),
-  name: t.Optional(t.String()),
+  experiment_id: t.String(),
+  name: t.String(),
 }, { title: "mlflow.label_schemas.GetLabelSchemaByName" });
 In.mlflow_label_schemas_ListLabelSchemas = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
   max_results: t.Optional(Int32In),
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.label_schemas.ListLabelSchemas" });
 In.mlflow_label_schemas_UpdateLabelSchema = t.Object({
-  schema_id: t.Optional(t.String()),
+  schema_id: t.String(),
   name: t.Optional(t.String()),
   instruction: t.Optional(t.String()),
   enable_comment: t.Optional(t.Boolean()),
   input: t.Optional(In.mlflow_label_schemas_LabelSchemaInput),
 }, { title: "mlflow.label_schemas.UpdateLabelSchema" });
 In.mlflow_label_schemas_DeleteLabelSchema = t.Object({
-  schema_id: t.Optional(t.String()),
+  schema_id: t.String(),
 }, { title: "mlflow.label_schemas.DeleteLabelSchema" });
 In.mlflow_CreateDataset = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   experiment_ids: t.Optional(t.Array(t.String())),
   source_type: t.Optional(t.Union([t.Literal("SOURCE_TYPE_UNSPECIFIED"), t.Literal("TRACE"), t.Literal("HUMAN"), t.Literal("DOCUMENT"), t.Literal("CODE"), t.Integer()])),
   source: t.Optional(t.String()),
@@ -676,11 +676,11 @@ In.mlflow_CreateDataset = t.Object({
   tags: t.Optional(t.String()),
 }, { title: "mlflow.CreateDataset" });
 In.mlflow_GetDataset = t.Object({
-  dataset_id: t.Optional(t.String()),
+  dataset_id: t.String(),
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.GetDataset" });
 In.mlflow_DeleteDataset = t.Object({
-  dataset_id: t.Optional(t.String()),
+  dataset_id: t.String(),
 }, { title: "mlflow.DeleteDataset" });
 In.mlflow_SearchEvaluationDatasets = t.Object({
   experiment_ids: t.Optional(t.Array(t.String())),
@@ -690,20 +690,20 @@ In.mlflow_SearchEvaluationDatasets = t.Object({
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.SearchEvaluationDatasets" });
 In.mlflow_SetDatasetTags = t.Object({
-  dataset_id: t.Optional(t.String()),
-  tags: t.Optional(t.String()),
+  dataset_id: t.String(),
+  tags: t.String(),
 }, { title: "mlflow.SetDatasetTags" });
 In.mlflow_DeleteDatasetTag = t.Object({
-  dataset_id: t.Optional(t.String()),
-  key: t.Optional(t.String()),
+  dataset_id: t.String(),
+  key: t.String(),
 }, { title: "mlflow.DeleteDatasetTag" });
 In.mlflow_UpsertDatasetRecords = t.Object({
-  dataset_id: t.Optional(t.String()),
-  records: t.Optional(t.String()),
+  dataset_id: t.String(),
+  records: t.String(),
   updated_by: t.Optional(t.String()),
 }, { title: "mlflow.UpsertDatasetRecords" });
 In.mlflow_GetDatasetExperimentIds = t.Object({
-  dataset_id: t.Optional(t.String()),
+  dataset_id: t.String(),
 }, { title: "mlflow.GetDatasetExperimentIds" });
 In.mlflow_RegisterScorer = t.Object({
   experiment_id: t.Optional(t.String()),
@@ -729,20 +729,20 @@ In.mlflow_DeleteScorer = t.Object({
   version: t.Optional(Int32In),
 }, { title: "mlflow.DeleteScorer" });
 In.mlflow_GetDatasetRecords = t.Object({
-  dataset_id: t.Optional(t.String()),
+  dataset_id: t.String(),
   max_results: t.Optional(Int32In),
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.GetDatasetRecords" });
 In.mlflow_DeleteDatasetRecords = t.Object({
-  dataset_id: t.Optional(t.String()),
+  dataset_id: t.String(),
   dataset_record_ids: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.DeleteDatasetRecords" });
 In.mlflow_AddDatasetToExperiments = t.Object({
-  dataset_id: t.Optional(t.String()),
+  dataset_id: t.String(),
   experiment_ids: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.AddDatasetToExperiments" });
 In.mlflow_RemoveDatasetFromExperiments = t.Object({
-  dataset_id: t.Optional(t.String()),
+  dataset_id: t.String(),
   experiment_ids: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.RemoveDatasetFromExperiments" });
 In.mlflow_CreateGatewaySecret = t.Object({
@@ -966,34 +966,34 @@ In.mlflow_DeletePromptOptimizationJob = t.Object({
   job_id: t.Optional(t.String()),
 }, { title: "mlflow.DeletePromptOptimizationJob" });
 In.mlflow_review_queues_CreateReviewQueue = t.Object({
-  experiment_id: t.Optional(t.String()),
-  name: t.Optional(t.String()),
-  queue_type: t.Optional(t.Union([t.Literal("REVIEW_QUEUE_TYPE_UNSPECIFIED"), t.Literal("USER"), t.Literal("CUSTOM"), t.Integer()])),
+  experiment_id: t.String(),
+  name: t.String(),
+  queue_type: t.Union([t.Literal("REVIEW_QUEUE_TYPE_UNSPECIFIED"), t.Literal("USER"), t.Literal("CUSTOM"), t.Integer()]),
   created_by: t.Optional(t.String()),
   users: t.Optional(t.Array(t.String())),
   schema_ids: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.review_queues.CreateReviewQueue" });
 In.mlflow_review_queues_GetOrCreateUserQueue = t.Object({
-  experiment_id: t.Optional(t.String()),
-  user: t.Optional(t.String()),
+  experiment_id: t.String(),
+  user: t.String(),
   created_by: t.Optional(t.String()),
 }, { title: "mlflow.review_queues.GetOrCreateUserQueue" });
 In.mlflow_review_queues_GetReviewQueue = t.Object({
-  queue_id: t.Optional(t.String()),
+  queue_id: t.String(),
 }, { title: "mlflow.review_queues.GetReviewQueue" });
 In.mlflow_review_queues_GetReviewQueueByName = t.Object({
-  experiment_id: t.Optional(t.String()),
-  name: t.Optional(t.String()),
+  experiment_id: t.String(),
+  name: t.String(),
 }, { title: "mlflow.review_queues.GetReviewQueueByName" });
 In.mlflow_review_queues_ListReviewQueues = t.Object({
-  experiment_id: t.Optional(t.String()),
+  experiment_id: t.String(),
   user: t.Optional(t.String()),
   max_results: t.Optional(Int32In),
   page_token: t.Optional(t.String()),
   item_id: t.Optional(t.String()),
 }, { title: "mlflow.review_queues.ListReviewQueues" });
 In.mlflow_review_queues_UpdateReviewQueue = t.Object({
-  queue_id: t.Optional(t.String()),
+  queue_id: t.String(),
   update_users: t.Optional(t.Boolean()),
   users: t.Optional(t.Array(t.String())),
   update_schema_ids: t.Optional(t.Boolean()),
@@ -1002,27 +1002,27 @@ In.mlflow_review_queues_UpdateReviewQueue = t.Object({
   new_owner: t.Optional(t.String()),
 }, { title: "mlflow.review_queues.UpdateReviewQueue" });
 In.mlflow_review_queues_DeleteReviewQueue = t.Object({
-  queue_id: t.Optional(t.String()),
+  queue_id: t.String(),
 }, { title: "mlflow.review_queues.DeleteReviewQueue" });
 In.mlflow_review_queues_AddItemsToReviewQueue = t.Object({
-  queue_id: t.Optional(t.String()),
+  queue_id: t.String(),
   item_type: t.Optional(t.Union([t.Literal("REVIEW_ITEM_TYPE_UNSPECIFIED"), t.Literal("TRACE"), t.Integer()])),
   item_ids: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.review_queues.AddItemsToReviewQueue" });
 In.mlflow_review_queues_RemoveItemsFromReviewQueue = t.Object({
-  queue_id: t.Optional(t.String()),
+  queue_id: t.String(),
   item_ids: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.review_queues.RemoveItemsFromReviewQueue" });
 In.mlflow_review_queues_ListReviewQueueItems = t.Object({
-  queue_id: t.Optional(t.String()),
+  queue_id: t.String(),
   status: t.Optional(t.Union([t.Literal("REVIEW_STATUS_UNSPECIFIED"), t.Literal("PENDING"), t.Literal("COMPLETE"), t.Literal("DECLINED"), t.Integer()])),
   max_results: t.Optional(Int32In),
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.review_queues.ListReviewQueueItems" });
 In.mlflow_review_queues_SetReviewQueueItemStatus = t.Object({
-  queue_id: t.Optional(t.String()),
-  item_id: t.Optional(t.String()),
-  status: t.Optional(t.Union([t.Literal("REVIEW_STATUS_UNSPECIFIED"), t.Literal("PENDING"), t.Literal("COMPLETE"), t.Literal("DECLINED"), t.Integer()])),
+  queue_id: t.String(),
+  item_id: t.String(),
+  status: t.Union([t.Literal("REVIEW_STATUS_UNSPECIFIED"), t.Literal("PENDING"), t.Literal("COMPLETE"), t.Literal("DECLINED"), t.Integer()]),
   completed_by: t.Optional(t.String()),
 }, { title: "mlflow.review_queues.SetReviewQueueItemStatus" });
 In.mlflow_RegisteredModelTag = t.Object({
@@ -1030,25 +1030,25 @@ In.mlflow_RegisteredModelTag = t.Object({
   value: t.Optional(t.String()),
 }, { title: "mlflow.RegisteredModelTag" });
 In.mlflow_CreateRegisteredModel = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   tags: t.Optional(t.Array(In.mlflow_RegisteredModelTag)),
   description: t.Optional(t.String()),
   deployment_job_id: t.Optional(t.String()),
 }, { title: "mlflow.CreateRegisteredModel" });
 In.mlflow_RenameRegisteredModel = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   new_name: t.Optional(t.String()),
 }, { title: "mlflow.RenameRegisteredModel" });
 In.mlflow_UpdateRegisteredModel = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   description: t.Optional(t.String()),
   deployment_job_id: t.Optional(t.String()),
 }, { title: "mlflow.UpdateRegisteredModel" });
 In.mlflow_DeleteRegisteredModel = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
 }, { title: "mlflow.DeleteRegisteredModel" });
 In.mlflow_GetRegisteredModel = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
 }, { title: "mlflow.GetRegisteredModel" });
 In.mlflow_SearchRegisteredModels = t.Object({
   filter: t.Optional(t.String()),
@@ -1057,7 +1057,7 @@ In.mlflow_SearchRegisteredModels = t.Object({
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.SearchRegisteredModels" });
 In.mlflow_GetLatestVersions = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   stages: t.Optional(t.Array(t.String())),
 }, { title: "mlflow.GetLatestVersions" });
 In.mlflow_ModelVersionTag = t.Object({
@@ -1065,8 +1065,8 @@ In.mlflow_ModelVersionTag = t.Object({
   value: t.Optional(t.String()),
 }, { title: "mlflow.ModelVersionTag" });
 In.mlflow_CreateModelVersion = t.Object({
-  name: t.Optional(t.String()),
-  source: t.Optional(t.String()),
+  name: t.String(),
+  source: t.String(),
   run_id: t.Optional(t.String()),
   tags: t.Optional(t.Array(In.mlflow_ModelVersionTag)),
   run_link: t.Optional(t.String()),
@@ -1074,23 +1074,23 @@ In.mlflow_CreateModelVersion = t.Object({
   model_id: t.Optional(t.String()),
 }, { title: "mlflow.CreateModelVersion" });
 In.mlflow_UpdateModelVersion = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
+  name: t.String(),
+  version: t.String(),
   description: t.Optional(t.String()),
 }, { title: "mlflow.UpdateModelVersion" });
 In.mlflow_TransitionModelVersionStage = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
-  stage: t.Optional(t.String()),
-  archive_existing_versions: t.Optional(t.Boolean()),
+  name: t.String(),
+  version: t.String(),
+  stage: t.String(),
+  archive_existing_versions: t.Boolean(),
 }, { title: "mlflow.TransitionModelVersionStage" });
 In.mlflow_DeleteModelVersion = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
+  name: t.String(),
+  version: t.String(),
 }, { title: "mlflow.DeleteModelVersion" });
 In.mlflow_GetModelVersion = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
+  name: t.String(),
+  version: t.String(),
 }, { title: "mlflow.GetModelVersion" });
 In.mlflow_SearchModelVersions = t.Object({
   filter: t.Optional(t.String()),
@@ -1099,41 +1099,41 @@ In.mlflow_SearchModelVersions = t.Object({
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.SearchModelVersions" });
 In.mlflow_GetModelVersionDownloadUri = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
+  name: t.String(),
+  version: t.String(),
 }, { title: "mlflow.GetModelVersionDownloadUri" });
 In.mlflow_SetRegisteredModelTag = t.Object({
-  name: t.Optional(t.String()),
-  key: t.Optional(t.String()),
-  value: t.Optional(t.String()),
+  name: t.String(),
+  key: t.String(),
+  value: t.String(),
 }, { title: "mlflow.SetRegisteredModelTag" });
 In.mlflow_SetModelVersionTag = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
-  key: t.Optional(t.String()),
-  value: t.Optional(t.String()),
+  name: t.String(),
+  version: t.String(),
+  key: t.String(),
+  value: t.String(),
 }, { title: "mlflow.SetModelVersionTag" });
 In.mlflow_DeleteRegisteredModelTag = t.Object({
-  name: t.Optional(t.String()),
-  key: t.Optional(t.String()),
+  name: t.String(),
+  key: t.String(),
 }, { title: "mlflow.DeleteRegisteredModelTag" });
 In.mlflow_DeleteModelVersionTag = t.Object({
-  name: t.Optional(t.String()),
-  version: t.Optional(t.String()),
-  key: t.Optional(t.String()),
+  name: t.String(),
+  version: t.String(),
+  key: t.String(),
 }, { title: "mlflow.DeleteModelVersionTag" });
 In.mlflow_SetRegisteredModelAlias = t.Object({
-  name: t.Optional(t.String()),
-  alias: t.Optional(t.String()),
-  version: t.Optional(t.String()),
+  name: t.String(),
+  alias: t.String(),
+  version: t.String(),
 }, { title: "mlflow.SetRegisteredModelAlias" });
 In.mlflow_DeleteRegisteredModelAlias = t.Object({
-  name: t.Optional(t.String()),
-  alias: t.Optional(t.String()),
+  name: t.String(),
+  alias: t.String(),
 }, { title: "mlflow.DeleteRegisteredModelAlias" });
 In.mlflow_GetModelVersionByAlias = t.Object({
-  name: t.Optional(t.String()),
-  alias: t.Optional(t.String()),
+  name: t.String(),
+  alias: t.String(),
 }, { title: "mlflow.GetModelVersionByAlias" });
 In.mlflow_artifacts_DownloadArtifact = t.Object({
 }, { title: "mlflow.artifacts.DownloadArtifact" });
@@ -1165,14 +1165,14 @@ In.mlflow_artifacts_AbortMultipartUpload = t.Object({
 In.mlflow_artifacts_GetPresignedDownloadUrl = t.Object({
 }, { title: "mlflow.artifacts.GetPresignedDownloadUrl" });
 In.mlflow_WebhookEvent = t.Object({
-  entity: t.Optional(t.Union([t.Literal("ENTITY_UNSPECIFIED"), t.Literal("REGISTERED_MODEL"), t.Literal("MODEL_VERSION"), t.Literal("MODEL_VERSION_TAG"), t.Literal("MODEL_VERSION_ALIAS"), t.Literal("PROMPT"), t.Literal("PROMPT_VERSION"), t.Literal("PROMPT_TAG"), t.Literal("PROMPT_VERSION_TAG"), t.Literal("PROMPT_ALIAS"), t.Literal("BUDGET_POLICY"), t.Integer()])),
-  action: t.Optional(t.Union([t.Literal("ACTION_UNSPECIFIED"), t.Literal("CREATED"), t.Literal("UPDATED"), t.Literal("DELETED"), t.Literal("SET"), t.Literal("EXCEEDED"), t.Integer()])),
+  entity: t.Union([t.Literal("ENTITY_UNSPECIFIED"), t.Literal("REGISTERED_MODEL"), t.Literal("MODEL_VERSION"), t.Literal("MODEL_VERSION_TAG"), t.Literal("MODEL_VERSION_ALIAS"), t.Literal("PROMPT"), t.Literal("PROMPT_VERSION"), t.Literal("PROMPT_TAG"), t.Literal("PROMPT_VERSION_TAG"), t.Literal("PROMPT_ALIAS"), t.Literal("BUDGET_POLICY"), t.Integer()]),
+  action: t.Union([t.Literal("ACTION_UNSPECIFIED"), t.Literal("CREATED"), t.Literal("UPDATED"), t.Literal("DELETED"), t.Literal("SET"), t.Literal("EXCEEDED"), t.Integer()]),
 }, { title: "mlflow.WebhookEvent" });
 In.mlflow_CreateWebhook = t.Object({
-  name: t.Optional(t.String()),
+  name: t.String(),
   description: t.Optional(t.String()),
-  url: t.Optional(t.String()),
-  events: t.Optional(t.Array(In.mlflow_WebhookEvent)),
+  url: t.String(),
+  events: t.Array(In.mlflow_WebhookEvent),
   secret: t.Optional(t.String()),
   status: t.Optional(t.Union([t.Literal("ACTIVE"), t.Literal("DISABLED"), t.Integer()])),
 }, { title: "mlflow.CreateWebhook" });
@@ -1181,10 +1181,10 @@ In.mlflow_ListWebhooks = t.Object({
   page_token: t.Optional(t.String()),
 }, { title: "mlflow.ListWebhooks" });
 In.mlflow_GetWebhook = t.Object({
-  webhook_id: t.Optional(t.String()),
+  webhook_id: t.String(),
 }, { title: "mlflow.GetWebhook" });
 In.mlflow_UpdateWebhook = t.Object({
-  webhook_id: t.Optional(t.String()),
+  webhook_id: t.String(),
   name: t.Optional(t.String()),
   description: t.Optional(t.String()),
   url: t.Optional(t.String()),
@@ -1193,10 +1193,10 @@ In.mlflow_UpdateWebhook = t.Object({
   status: t.Optional(t.Union([t.Literal("ACTIVE"), t.Literal("DISABLED"), t.Integer()])),
 }, { title: "mlflow.UpdateWebhook" });
 In.mlflow_DeleteWebhook = t.Object({
-  webhook_id: t.Optional(t.String()),
+  webhook_id: t.String(),
 }, { title: "mlflow.DeleteWebhook" });
 In.mlflow_TestWebhook = t.Object({
-  webhook_id: t.Optional(t.String()),
+  webhook_id: t.String(),
   event: t.Optional(In.mlflow_WebhookEvent),
 }, { title: "mlflow.TestWebhook" });
 

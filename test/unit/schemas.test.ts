@@ -19,3 +19,8 @@ test("responses: int64 only as numbers, doubles may be NaN strings", () => {
   expect(Value.Check(Out.mlflow_GetExperiment_Response, { experiment: { ...exp, creation_time: "1" } })).toBe(false);
   expect(Value.Check(Out.mlflow_Metric, { key: "m", value: "NaN", timestamp: 1, step: 0 })).toBe(true);
 });
+
+test("requests: fields the proto marks (validate_required) are required", () => {
+  expect(Value.Check(In.mlflow_CreateExperiment, { name: "e" })).toBe(true);
+  expect(Value.Check(In.mlflow_CreateExperiment, { artifact_location: "/a" })).toBe(false);
+});
