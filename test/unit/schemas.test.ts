@@ -10,7 +10,7 @@ test("requests: int64 accepted as a number or a decimal string, enums by name or
   expect(Value.Check(schema, { max_results: "10", view_type: 3 })).toBe(true);
   expect(Value.Check(schema, { max_results: "ten" })).toBe(false);
   expect(Value.Check(schema, { view_type: "SOME" })).toBe(false);
-  expect(Value.Check(In.mlflow_LogMetric, { value: "NaN", timestamp: 1 })).toBe(true);
+  expect(Value.Check(In.mlflow_LogMetric, { key: "m", value: "NaN", timestamp: "1" })).toBe(true);
 });
 
 test("responses: int64 only as numbers, doubles may be NaN strings", () => {
