@@ -81,7 +81,15 @@ def dump_postgres(admin_url: str) -> str:
         # connection; unqualified names let the user's search_path pick the schema, as MLflow does.
         if line.startswith(("--", "SET ", "SELECT pg_catalog.set_config", "\\")) or line == "":
             continue
-        kept.append(re.sub(r"\bpublic\.", "", line))
+        line = re.sub(r"\bpublic\.", "", line)
+        # pg_dump prints `col IN ('a', 'b')` in a form that re-parses into another expression
+        # (an ARRAY cast) than MLflow's migrations stored; write it back as they wrote it.
+        line = re.sub(
+            r"CHECK \(\(\((\w+)\)::text = ANY \(\(ARRAY\[((?:'[^']*'::character varying(?:, )?)+)\]\)::text\[\]\)\)\)",
+            lambda m: f"CHECK ({m[1]} IN ({m[2].replace('::character varying', '')}))",
+            line,
+        )
+        kept.append(line)
     return "\n".join(kept) + "\n"
 
 

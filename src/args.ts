@@ -32,7 +32,13 @@ export class UsageError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
-const truthy = (v: string) => ["true", "1", "yes", "on"].includes(v.toLowerCase());
+/** click's BoolParamType: these spellings only; anything else is a usage error. */
+function parseBool(v: string, flag: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (["1", "true", "t", "yes", "y", "on"].includes(s)) return true;
+  if (["0", "false", "f", "no", "n", "off"].includes(s)) return false;
+  throw new UsageError(`Invalid value for '${flag}': '${v}' is not a valid boolean.`);
+}
 
 export function parseArgs(argv: string[], env: Env = process.env): Config | "help" | "version" {
   const args = argv[0] === "server" ? argv.slice(1) : [...argv];
@@ -57,8 +63,10 @@ export function parseArgs(argv: string[], env: Env = process.env): Config | "hel
     if (value === undefined) throw new UsageError(`Option '${flag}' requires an argument.`);
     values[key] = value;
   }
-  const pick = (key: string, envName: string) => values[key] ?? env[envName];
-  const port = Number(pick("port", "MLFLOW_PORT") ?? DEFAULTS.port);
+  // An empty environment variable counts as unset, as click reads envvars.
+  const pick = (key: string, envName: string) => values[key] ?? (env[envName] || undefined);
+  const portText = pick("port", "MLFLOW_PORT") ?? String(DEFAULTS.port);
+  const port = /^\d+$/.test(portText.trim()) ? Number(portText) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`Invalid value for '--port': '${pick("port", "MLFLOW_PORT")}' is not a valid port.`);
   const poolSize = Number(pick("poolSize", "MLFLOW_BUN_POOL_SIZE") ?? DEFAULTS.poolSize);
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new UsageError(`Invalid value for '--pool-size': must be a positive integer.`);
@@ -68,9 +76,16 @@ export function parseArgs(argv: string[], env: Env = process.env): Config | "hel
   } catch (e) {
     throw new UsageError(`Invalid value for '--backend-store-uri': ${(e as Error).message}`);
   }
+  const staticPrefix = pick("staticPrefix", "MLFLOW_STATIC_PREFIX") ?? DEFAULTS.staticPrefix;
+  if (staticPrefix) {
+    // mlflow/cli's _validate_static_prefix, same messages
+    if (!staticPrefix.startsWith("/")) throw new UsageError("--static-prefix must begin with a '/'.");
+    if (staticPrefix.endsWith("/")) throw new UsageError("--static-prefix should not end with a '/'.");
+    if (/[{}]/.test(staticPrefix)) throw new UsageError("--static-prefix must not contain '{' or '}'.");
+  }
   const pythonUrl = pick("pythonUrl", "MLFLOW_BUN_PYTHON_URL");
   if (pythonUrl !== undefined && !/^https?:\/\/[^/]+/.test(pythonUrl)) throw new UsageError(`Invalid value for '--python-url': '${pythonUrl}' is not an http(s) URL.`);
-  const serve = serveArtifacts ?? (env.MLFLOW_SERVE_ARTIFACTS !== undefined ? truthy(env.MLFLOW_SERVE_ARTIFACTS) : DEFAULTS.serveArtifacts);
+  const serve = serveArtifacts ?? (env.MLFLOW_SERVE_ARTIFACTS ? parseBool(env.MLFLOW_SERVE_ARTIFACTS, "--serve-artifacts") : DEFAULTS.serveArtifacts);
   return {
     host: pick("host", "MLFLOW_HOST") ?? DEFAULTS.host,
     port,
@@ -79,7 +94,7 @@ export function parseArgs(argv: string[], env: Env = process.env): Config | "hel
     serveArtifacts: serve,
     artifactsDestination: pick("artifactsDestination", "MLFLOW_ARTIFACTS_DESTINATION") ?? DEFAULTS.artifactsDestination,
     pythonUrl: pythonUrl || undefined,
-    staticPrefix: pick("staticPrefix", "MLFLOW_STATIC_PREFIX") ?? DEFAULTS.staticPrefix,
+    staticPrefix,
     poolSize,
   };
 }

@@ -21,7 +21,8 @@ export interface AppOptions {
 export function createApp({ config, handlers }: AppOptions) {
   const prefix = config.staticPrefix.replace(/\/+$/, "");
   const proxy = config.pythonUrl ? createProxy(config.pythonUrl) : undefined;
-  const app = new Elysia();
+  // strictPath: `/create/` is not `/create` (Flask answers 404 for it).
+  const app = new Elysia({ strictPath: true });
 
   const native: RpcRoute[] = mountNative<RequestContext>(handlers, (route, handler) => {
     for (const path of route.paths) {
@@ -53,9 +54,12 @@ export function createApp({ config, handlers }: AppOptions) {
   app.get(`${prefix}/version`, () => new Response(MLFLOW_VERSION, { headers: { "content-type": "text/plain; charset=utf-8" } }));
   for (const [path, handler] of Object.entries(docsRoutes(prefix))) app.get(path, handler);
 
+  const methodsOf = nativeMethods(native, prefix);
   app.all("/*", ({ request }: { request: Request }) => {
     if (proxy) return proxy(request);
     const path = new URL(request.url).pathname;
+    const allowed = methodsOf(path);
+    if (allowed.length) return methodNotAllowed(allowed);
     return errorResponse(new MlflowError(`No API endpoint for ${request.method} ${path}.`, "ENDPOINT_NOT_FOUND"));
   }, { parse: "none" } as any);
 
@@ -69,4 +73,25 @@ export function createApp({ config, handlers }: AppOptions) {
   });
 
   return { app, native };
+}
+
+/** The methods native routes serve at a path, for a 405 when another method asks. */
+function nativeMethods(routes: RpcRoute[], prefix: string): (path: string) => string[] {
+  const patterns = routes.flatMap((r) =>
+    r.paths.map((p) => ({
+      method: r.method,
+      regex: new RegExp(`^${(prefix + p).replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:\w+/g, "[^/]+").replace("*", ".+")}$`),
+    })),
+  );
+  return (path) => [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
+}
+
+/** Flask's (Werkzeug's) 405 page, Allow header included, as `mlflow server` answers it. */
+function methodNotAllowed(methods: string[]): Response {
+  const allow = new Set([...methods, "OPTIONS"]);
+  if (allow.has("GET")) allow.add("HEAD");
+  const body =
+    "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n" +
+    "<p>The method is not allowed for the requested URL.</p>\n";
+  return new Response(body, { status: 405, headers: { "content-type": "text/html; charset=utf-8", allow: [...allow].sort().join(", ") } });
 }

@@ -28,7 +28,7 @@ export async function parseRequest(request: Request, type: string, url: URL, pat
   for (const [name, value] of Object.entries(pathParams)) {
     if (fields.some((f) => f.name === name)) message[name] = value;
   }
-  fillDefaults(message, fields);
+  fillDefaults(message, type);
   return { message, ctx: { json, parsed, request } };
 }
 
@@ -57,7 +57,8 @@ async function fromBody(request: Request): Promise<Record<string, unknown>> {
   if (request.method === "POST" || request.method === "PUT") {
     const contentType = request.headers.get("content-type");
     if (contentType === null) throw MlflowError.invalid("Bad Request. Content-Type header is missing.");
-    if (contentType.split(";")[0]!.trim().toLowerCase() !== "application/json") {
+    // Compared as Flask does: the part before ";", exactly (so "Application/JSON" is refused).
+    if (contentType.split(";")[0] !== "application/json") {
       throw MlflowError.invalid("Bad Request. Content-Type must be one of ['application/json'].");
     }
   }
@@ -111,13 +112,25 @@ function convertMessage(json: unknown, type: string, out: Record<string, unknown
       out[f.name] = map;
     } else if (f.repeated) {
       if (!Array.isArray(value)) throw new ParseError(`repeated field ${key} must be in []`);
+      // Items go in before they are converted: on a ParseError, Python keeps the items (and
+      // the fields of the item) parsed so far.
       const items: unknown[] = [];
+      out[f.name] = items;
       for (const item of value) {
         if (item === null) throw new ParseError("null is not allowed to be used as an element in a repeated field");
+        if (f.kind === "message") {
+          const msg: Record<string, unknown> = {};
+          items.push(msg);
+          convertMessage(item, f.ref!, msg);
+          continue;
+        }
         const converted = convertValue(f.kind, f.ref, item);
         if (converted !== SKIP) items.push(converted);
       }
-      out[f.name] = items;
+    } else if (f.kind === "message") {
+      const msg: Record<string, unknown> = {};
+      out[f.name] = msg;
+      convertMessage(value, f.ref!, msg);
     } else {
       const converted = convertValue(f.kind, f.ref, value);
       if (converted !== SKIP) out[f.name] = converted;
@@ -140,7 +153,8 @@ function convertValue(kind: string, ref: string | undefined, value: unknown): un
       const n = toInteger(value);
       if (kind === "int32" && (n < -(2 ** 31) || n >= 2 ** 31)) throw new ParseError("int32 out of range");
       if (kind === "uint32" && (n < 0 || n >= 2 ** 32)) throw new ParseError("uint32 out of range");
-      if (kind === "uint64" && n < 0) throw new ParseError("uint64 out of range");
+      if (kind === "uint64" && (n < 0 || n >= 2 ** 64)) throw new ParseError("uint64 out of range");
+      if (kind === "int64" && (n < -(2 ** 63) || n >= 2 ** 63)) throw new ParseError("int64 out of range");
       return n;
     }
     case "double": case "float":
@@ -159,10 +173,9 @@ function convertValue(kind: string, ref: string | undefined, value: unknown): un
       if (name === undefined) throw new ParseError(`Invalid enum value ${value} for enum type ${ref}`);
       return name;
     }
-    case "message": {
+    case "message": { // map values
       const msg: Record<string, unknown> = {};
       convertMessage(value, ref!, msg);
-      fillDefaults(msg, MESSAGES[ref!]!);
       return msg;
     }
     case "json":
@@ -170,6 +183,9 @@ function convertValue(kind: string, ref: string | undefined, value: unknown): un
   }
   throw new ParseError(`unsupported field kind ${kind}`);
 }
+
+/** A decimal number as Python's float() reads it (no hex, no empty string). */
+const PY_FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 
 /** protobuf's _ConvertInteger, with Python's int() and float() rules for strings. */
 function toInteger(value: unknown): number {
@@ -179,10 +195,10 @@ function toInteger(value: unknown): number {
     return value;
   }
   if (typeof value !== "string" || value.includes(" ")) throw new ParseError(`Couldn't parse integer: ${value}`);
-  const text = value.trim().replace(/_/g, "");
+  const text = value.trim().replace(/(\d)_(?=\d)/g, "$1"); // Python allows 1_000
   if (/^[-+]?\d+$/.test(text)) return Number(text);
-  const f = Number(text);
-  if (text !== "" && Number.isFinite(f) && Number.isInteger(f)) return f;
+  // int() failed: protobuf retries float(), and takes it when it is integral.
+  if (PY_FLOAT.test(text) && Number.isInteger(Number(text))) return Number(text);
   throw new ParseError(`Couldn't parse integer: "${value}"`);
 }
 
@@ -194,16 +210,22 @@ function toDouble(value: unknown): number {
   if (text === "nan" || text === "+nan" || text === "-nan") return NaN;
   if (text === "inf" || text === "+inf" || text === "infinity" || text === "+infinity") return Infinity;
   if (text === "-inf" || text === "-infinity") return -Infinity;
-  const f = Number(text.replace(/_/g, ""));
-  if (text === "" || Number.isNaN(f) || /^0x/i.test(text)) throw new ParseError(`Couldn't parse float: ${value}`);
-  return f;
+  const plain = text.replace(/(\d)_(?=\d)/g, "$1");
+  if (!PY_FLOAT.test(plain)) throw new ParseError(`Couldn't parse float: ${value}`);
+  return Number(plain);
 }
 
-/** What Python's message getters return for unset fields: proto2 defaults, [] and {}. */
-function fillDefaults(message: Record<string, unknown>, fields: FieldInfo[]): void {
+/** What Python's message getters return for unset fields: proto2 defaults, [] and {} — through nested messages. */
+function fillDefaults(message: Record<string, unknown>, type: string): void {
   markPresent(message);
-  for (const f of fields) {
-    if (f.name in message) continue;
+  for (const f of MESSAGES[type]!) {
+    const value = message[f.name];
+    if (f.name in message) {
+      if (f.kind !== "message" || !f.ref || !MESSAGES[f.ref]) continue;
+      if (f.map) for (const v of Object.values(value as object)) fillDefaults(v as Record<string, unknown>, f.ref);
+      else for (const v of f.repeated ? (value as unknown[]) : [value]) fillDefaults(v as Record<string, unknown>, f.ref);
+      continue;
+    }
     if (f.repeated) message[f.name] = [];
     else if (f.map) message[f.name] = {};
     else if (f.default !== undefined) message[f.name] = f.default;

@@ -15,10 +15,16 @@ describe("errors", () => {
     expect(typeof r.body.message).toBe("string");
   });
 
-  test("a native path with another method is not served natively", async () => {
-    const r = await s.call("DELETE", "/api/2.0/mlflow/experiments/create");
+  test("a native path with another method gets Flask's 405, with Allow", async () => {
+    const res = await fetch(`${s.url}/api/2.0/mlflow/experiments/create`, { method: "GET" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("OPTIONS, POST");
+    expect(await res.text()).toContain("<title>405 Method Not Allowed</title>");
+  });
+
+  test("a trailing slash is another path, as in Flask", async () => {
+    const r = await s.call("POST", "/api/2.0/mlflow/experiments/create/", { name: "slash" });
     expect(r.status).toBe(404);
-    expect(r.body.error_code).toBe("ENDPOINT_NOT_FOUND");
   });
 
   test("validation errors are MLflow's 400 INVALID_PARAMETER_VALUE, not Elysia's 422", async () => {

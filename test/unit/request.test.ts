@@ -59,6 +59,8 @@ describe("JSON bodies", () => {
     expect(e.message).toBe("Bad Request. Content-Type must be one of ['application/json'].");
     expect(e.code).toBe("INVALID_PARAMETER_VALUE");
     expect((await post("mlflow.CreateExperiment", '{"name":"x"}', "application/json; charset=utf-8")).message.name).toBe("x");
+    // Flask compares the media type exactly
+    expect((await rejects(post("mlflow.CreateExperiment", "{}", "Application/JSON"))).message).toBe("Bad Request. Content-Type must be one of ['application/json'].");
   });
 
   test("a malformed or missing body is {}; a double-encoded body is decoded twice", async () => {
@@ -91,6 +93,20 @@ describe("JSON bodies", () => {
     for (const bad of ['{"max_results":1.5}', '{"max_results":true}', '{"order_by":"x"}', '{"filter":5}']) {
       expect((await post("mlflow.SearchExperiments", bad)).ctx.parsed).toBe(false);
     }
+  });
+
+  test("partially parsed nested messages are kept, as protobuf leaves them", async () => {
+    const { message, ctx } = await post("mlflow.CreateExperiment", '{"name":"x","tags":[{"key":"a","value":"1"},{"key":"k","value":5},{"key":"z"}]}');
+    expect(ctx.parsed).toBe(false);
+    expect(message.tags).toEqual([{ key: "a", value: "1" }, { key: "k", value: "" }]);
+  });
+
+  test("integers as Python reads them: no hex, int64 range enforced, integral floats accepted", async () => {
+    expect((await post("mlflow.SearchExperiments", '{"max_results":"0x10"}')).ctx.parsed).toBe(false);
+    expect((await post("mlflow.SearchExperiments", '{"max_results":9223372036854775808}')).ctx.parsed).toBe(false);
+    expect((await post("mlflow.SearchExperiments", '{"max_results":"1e2"}')).message.max_results).toBe(100);
+    expect((await post("mlflow.SearchExperiments", '{"max_results":"1_000"}')).message.max_results).toBe(1000);
+    expect((await post("mlflow.SearchExperiments", '{"max_results":" 7"}')).ctx.parsed).toBe(false); // a space is refused
   });
 
   test("unset fields read as proto2 defaults, and has() tells them apart", async () => {

@@ -549,8 +549,8 @@ CREATE TABLE "runs" (
 	artifact_uri VARCHAR(200), 
 	experiment_id INTEGER, deleted_time BIGINT, 
 	CONSTRAINT run_pk PRIMARY KEY (run_uuid), 
-	CONSTRAINT source_type CHECK (source_type IN ('NOTEBOOK', 'JOB', 'LOCAL', 'UNKNOWN', 'PROJECT')), 
 	CONSTRAINT runs_lifecycle_stage CHECK (lifecycle_stage IN ('active', 'deleted')), 
+	CONSTRAINT source_type CHECK (source_type IN ('NOTEBOOK', 'JOB', 'LOCAL', 'UNKNOWN', 'PROJECT')), 
 	FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id), 
 	CHECK (status IN ('SCHEDULED', 'FAILED', 'FINISHED', 'RUNNING', 'KILLED'))
 );
@@ -799,8 +799,8 @@ CREATE TABLE workspaces (
 INSERT INTO "workspaces" VALUES('default','Default workspace for legacy resources',NULL,NULL,NULL);
 CREATE INDEX index_metrics_run_uuid ON metrics (run_uuid);
 CREATE INDEX index_latest_metrics_run_uuid ON latest_metrics (run_uuid);
-CREATE INDEX index_inputs_destination_type_destination_id_source_type ON inputs (destination_type, destination_id, source_type);
 CREATE INDEX index_inputs_input_uuid ON inputs (input_uuid);
+CREATE INDEX index_inputs_destination_type_destination_id_source_type ON inputs (destination_type, destination_id, source_type);
 CREATE INDEX index_params_run_uuid ON params (run_uuid);
 CREATE INDEX index_trace_tags_request_id ON trace_tags (request_id);
 CREATE INDEX index_trace_request_metadata_request_id ON trace_request_metadata (request_id);
@@ -823,10 +823,10 @@ CREATE INDEX index_endpoint_tags_endpoint_id ON endpoint_tags (endpoint_id);
 CREATE INDEX index_trace_metrics_request_id ON trace_metrics (request_id);
 CREATE UNIQUE INDEX unique_endpoint_model_linkage_mapping ON endpoint_model_mappings (endpoint_id, model_definition_id, linkage_type);
 CREATE INDEX index_span_metrics_trace_id_span_id ON span_metrics (trace_id, span_id);
-CREATE INDEX index_evaluation_datasets_name ON evaluation_datasets (name);
 CREATE INDEX index_evaluation_datasets_created_time ON evaluation_datasets (created_time);
-CREATE INDEX idx_webhooks_name ON webhooks (name);
+CREATE INDEX index_evaluation_datasets_name ON evaluation_datasets (name);
 CREATE INDEX idx_webhooks_status ON webhooks (status);
+CREATE INDEX idx_webhooks_name ON webhooks (name);
 CREATE TRIGGER prevent_secrets_aad_mutation
 BEFORE UPDATE ON secrets
 FOR EACH ROW
@@ -834,8 +834,8 @@ WHEN OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name
 BEGIN
     SELECT RAISE(ABORT, 'secret_id and secret_name are immutable (used as AAD in encryption)');
 END;
-CREATE INDEX index_model_definitions_provider ON model_definitions (provider);
 CREATE INDEX index_model_definitions_secret_id ON model_definitions (secret_id);
+CREATE INDEX index_model_definitions_provider ON model_definitions (provider);
 CREATE INDEX index_jobs_name_status_creation_time ON jobs (job_name, workspace, status, creation_time);
 CREATE INDEX idx_experiments_workspace ON experiments (workspace);
 CREATE INDEX idx_registered_models_workspace ON registered_models (workspace);
@@ -870,11 +870,11 @@ CREATE INDEX idx_budget_policies_target_value ON budget_policies (target_value);
 CREATE INDEX index_trace_info_experiment_id_timestamp_ms ON trace_info (experiment_id, timestamp_ms);
 CREATE INDEX index_trace_info_timestamp_ms_request_id ON trace_info (timestamp_ms, request_id);
 CREATE INDEX index_assessments_last_updated_timestamp ON assessments (last_updated_timestamp);
-CREATE INDEX index_assessments_trace_id_created_timestamp ON assessments (trace_id, created_timestamp);
 CREATE INDEX index_assessments_run_id_created_timestamp ON assessments (run_id, created_timestamp);
+CREATE INDEX index_assessments_trace_id_created_timestamp ON assessments (trace_id, created_timestamp);
 CREATE INDEX index_assessments_assessment_type ON assessments (assessment_type);
-CREATE INDEX index_spans_experiment_id_status_type ON spans (experiment_id, status, type);
 CREATE INDEX index_spans_experiment_id_duration ON spans (experiment_id, duration_ns);
+CREATE INDEX index_spans_experiment_id_status_type ON spans (experiment_id, status, type);
 CREATE INDEX index_spans_experiment_id_start_time ON spans (experiment_id, start_time_unix_nano);
 CREATE INDEX index_spans_experiment_id_type_status ON spans (experiment_id, type, status);
 CREATE INDEX index_trace_info_experiment_id_session_id ON trace_info (experiment_id, session_id);
