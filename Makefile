@@ -5,7 +5,7 @@ PY := .venv/bin/python
 MLFLOW_VERSION := $(shell cat MLFLOW_VERSION)
 SRC := $(shell find src -type f) package.json
 
-.PHONY: deps run build test generate check-generated clean
+.PHONY: deps run build test typecheck generate check-generated clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -29,8 +29,11 @@ build: dist/mlflow-bun
 run: build
 	./dist/mlflow-bun --host 127.0.0.1 --port 5000
 
-test: deps build
+test: deps build typecheck
 	$(BUN) test/run.ts
+
+typecheck: node_modules/.installed
+	node_modules/.bin/tsc --noEmit -p .
 
 # Regenerates everything derived from MLflow: protos/, then src/generated/ (schema DDL
 # dumped from databases MLflow's migrations built, and the TypeScript from the protos).

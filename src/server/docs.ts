@@ -3,7 +3,7 @@
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import preset from "swagger-ui-dist/swagger-ui-standalone-preset.js" with { type: "file" };
-import openapi from "../generated/openapi.json" with { type: "file" };
+import openapi from "../generated/openapi.json";
 
 const PAGE = (prefix: string) => `<!doctype html>
 <html lang="en">
@@ -28,6 +28,8 @@ const PAGE = (prefix: string) => `<!doctype html>
 </body>
 </html>`;
 
+const OPENAPI = JSON.stringify(openapi);
+
 const asset = (path: string, type: string) => () =>
   new Response(Bun.file(path), { headers: { "content-type": type, "cache-control": "public, max-age=86400" } });
 
@@ -36,7 +38,7 @@ export function docsRoutes(prefix: string): Record<string, () => Response> {
   const page = PAGE(prefix);
   return {
     [`${prefix}/swagger`]: () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }),
-    [`${prefix}/swagger/json`]: asset(openapi, "application/json"),
+    [`${prefix}/swagger/json`]: () => new Response(OPENAPI, { headers: { "content-type": "application/json" } }),
     [`${prefix}/swagger/swagger-ui.css`]: asset(css, "text/css"),
     [`${prefix}/swagger/swagger-ui-bundle.js`]: asset(bundle, "text/javascript"),
     [`${prefix}/swagger/swagger-ui-standalone-preset.js`]: asset(preset, "text/javascript"),

@@ -28,8 +28,7 @@ export function createProxy(pythonUrl: string): (request: Request) => Promise<Re
         body: request.method === "GET" || request.method === "HEAD" ? undefined : request.body,
         redirect: "manual",
         decompress: false, // pass compressed bodies through with their Content-Encoding
-        // @ts-expect-error Bun streams request bodies with duplex "half"
-        duplex: "half",
+        duplex: "half", // stream the request body through
       });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);

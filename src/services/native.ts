@@ -12,6 +12,13 @@ export function nativeHandlers(stores: Stores, config: Config): NativeHandlers<R
     MlflowService: {
       createExperiment: experiments.createExperiment,
       getExperiment: experiments.getExperiment,
+      getExperimentByName: experiments.getExperimentByName,
+      searchExperiments: experiments.searchExperiments,
+      deleteExperiment: experiments.deleteExperiment,
+      restoreExperiment: experiments.restoreExperiment,
+      updateExperiment: experiments.updateExperiment,
+      setExperimentTag: experiments.setExperimentTag,
+      deleteExperimentTag: experiments.deleteExperimentTag,
     },
   };
 }

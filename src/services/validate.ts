@@ -1,7 +1,7 @@
 // The per-handler request schemas of handlers.py (`schema={"name": [_assert_required, ...]}`),
 // checked with MLflow's rules and messages (_validate_param_against_schema).
 import { MlflowError } from "../errors";
-import { pyJson, pyTypeName } from "./python";
+import { pyJson, pyTypeName } from "../python/builtins";
 import type { RequestContext } from "./context";
 
 export type Check = "required" | "string" | "intlike" | "bool" | "floatlike" | "array" | "dict" | "itemsString" | ((value: unknown) => string | undefined);

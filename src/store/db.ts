@@ -71,6 +71,11 @@ function openPostgres(url: string, max: number): Db {
   const wrap = (q: postgres.Sql | postgres.TransactionSql): Db => {
     const exec = async (query: Fragment) => {
       const { text, params } = render(query, placeholder);
+      // psycopg2 refuses NUL in strings before sending (a ValueError MLflow answers as
+      // INTERNAL_ERROR); PostgreSQL itself would reject them with another error.
+      if (params.some((p) => typeof p === "string" && p.includes("\0"))) {
+        throw new MlflowError("A string literal cannot contain NUL (0x00) characters.", "INTERNAL_ERROR");
+      }
       try {
         return await q.unsafe(text, params as any[], { prepare: true });
       } catch (e: any) {

@@ -71,7 +71,7 @@ describe("docs", () => {
   });
 
   test("/swagger/json is the generated OpenAPI 3 document of MLflow's routes", async () => {
-    const doc = await (await fetch(`${s.url}/swagger/json`)).json();
+    const doc: any = await (await fetch(`${s.url}/swagger/json`)).json();
     expect(doc.openapi).toStartWith("3.");
     expect(doc.info.version).toBe("3.18.0");
     expect(doc.paths["/api/2.0/mlflow/experiments/create"].post.requestBody).toBeDefined();

@@ -8,13 +8,13 @@ const BASE = "http://localhost/api/2.0/mlflow/x";
 
 function get(type: string, query: string) {
   const url = new URL(`${BASE}?${query}`);
-  return parseRequest(new Request(url, { method: "GET" }), type, url);
+  return parseRequest(new Request(url.href, { method: "GET" }), type, url);
 }
 
 function post(type: string, body: string | undefined, contentType: string | null = "application/json") {
   const url = new URL(BASE);
   const headers: Record<string, string> = contentType === null ? {} : { "content-type": contentType };
-  const request = new Request(url, { method: "POST", body, headers });
+  const request = new Request(url.href, { method: "POST", body, headers });
   if (contentType === null) request.headers.delete("content-type");
   return parseRequest(request, type, url);
 }
