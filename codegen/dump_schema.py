@@ -44,13 +44,32 @@ def dump_sqlite() -> str:
         path = os.path.join(d, "mlflow.db")
         build(f"sqlite:///{path}")
         conn = sqlite3.connect(path)
-        lines = [
-            line
-            for line in conn.iterdump()
-            if line not in ("BEGIN TRANSACTION;", "COMMIT;")
-        ]
+        statements = [s for s in conn.iterdump() if s not in ("BEGIN TRANSACTION;", "COMMIT;")]
         conn.close()
-    return "\n".join(lines) + "\n"
+    # Some migrations (SQLite batch mode) emit indexes and table constraints in an order that
+    # changes from run to run. Sort them, so the output is the same every time; neither order
+    # means anything to SQLite.
+    later = ("CREATE INDEX", "CREATE UNIQUE INDEX", "CREATE TRIGGER", "CREATE VIEW")
+    first = [_sort_table_constraints(s) for s in statements if not s.startswith(later)]
+    rest = sorted(s for s in statements if s.startswith(later))
+    return "\n".join(first + rest) + "\n"
+
+
+_CONSTRAINT = ("CONSTRAINT ", "PRIMARY KEY", "FOREIGN KEY", "UNIQUE ", "UNIQUE(", "CHECK ", "CHECK(")
+
+
+def _sort_table_constraints(statement: str) -> str:
+    """CREATE TABLE t (\n\tcol ..., \n\tCONSTRAINT ...\n): columns as they are, constraints sorted."""
+    lines = statement.split("\n")
+    if not statement.startswith("CREATE TABLE") or len(lines) < 3 or not all(l.startswith("\t") for l in lines[1:-1]):
+        return statement
+    items = [l[1:].rstrip().removesuffix(",") for l in lines[1:-1]]
+    columns = [i for i in items if not i.startswith(_CONSTRAINT)]
+    constraints = sorted(i for i in items if i.startswith(_CONSTRAINT))
+    if items[: len(columns)] != columns:  # a constraint between columns: leave it alone
+        return statement
+    body = ", \n".join("\t" + i for i in columns + constraints)
+    return "\n".join([lines[0], body, lines[-1]])
 
 
 def pg_url_with_db(admin_url: str, db: str) -> str:
@@ -58,17 +77,21 @@ def pg_url_with_db(admin_url: str, db: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + db, parts.query, parts.fragment))
 
 
+def psycopg2_url(url: str) -> str:
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg2://", url)
+
+
 def dump_postgres(admin_url: str) -> str:
     db = f"mlflow_bun_codegen_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(admin_url.replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(psycopg2_url(admin_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(sqlalchemy.text(f'CREATE DATABASE "{db}"'))
     try:
         url = pg_url_with_db(admin_url, db)
-        build(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+        build(psycopg2_url(url))
         pg_dump = shutil.which("pg_dump") or "/usr/bin/pg_dump"
         out = subprocess.run(
-            [pg_dump, "--no-owner", "--no-privileges", "--no-comments", "--inserts", "--dbname", url],
+            [pg_dump, "--no-owner", "--no-privileges", "--no-comments", "--inserts", "--dbname", re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)],
             check=True, capture_output=True, text=True,
         ).stdout
     finally:
@@ -94,6 +117,10 @@ def dump_postgres(admin_url: str) -> str:
 
 
 def main() -> None:
+    # Some migrations create indexes and constraints from Python sets, so the order SQLite
+    # records them in follows the hash seed: fix it, for output that is the same every run.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     expected = open("MLFLOW_VERSION").read().strip()
     if mlflow.__version__ != expected:
         sys.exit(f"venv has mlflow {mlflow.__version__}, MLFLOW_VERSION pins {expected}")
