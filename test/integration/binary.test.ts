@@ -1,0 +1,39 @@
+// The compiled binary is the whole product: copied alone into an empty folder (no node_modules,
+// no sources) it serves the API on the embedded SQLite default and the docs with their assets.
+// Runs when $MLFLOW_BUN_BINARY names it (test/run.ts sets it after `make build`).
+import { expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const binary = process.env.MLFLOW_BUN_BINARY;
+
+test.skipIf(!binary)("the binary runs from an empty folder and serves API, docs and assets", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlflow-bun-empty-"));
+  const exe = join(dir, "mlflow-bun");
+  copyFileSync(resolve(binary!), exe);
+  const env: Record<string, string> = { PATH: "/usr/bin:/bin", HOME: dir };
+  const proc = Bun.spawn([exe, "--port", "0"], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
+  try {
+    let out = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
+      out += decoder.decode(chunk);
+      if (/listening on/.test(out)) break;
+    }
+    const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    const exp = await fetch(`${url}/api/2.0/mlflow/experiments/get?experiment_id=0`);
+    expect(exp.status).toBe(200);
+    expect(((await exp.json()) as any).experiment.name).toBe("Default");
+    for (const path of ["/swagger", "/swagger/json", "/swagger/swagger-ui-bundle.js", "/swagger/swagger-ui.css"]) {
+      const res = await fetch(url + path);
+      expect(res.status).toBe(200);
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(500);
+    }
+    expect(existsSync(join(dir, "mlflow.db"))).toBe(true); // sqlite:///mlflow.db, the default
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
