@@ -1,7 +1,7 @@
 // Start-up and shutdown: open the store, make sure the schema is MLflow's head, serve.
 import type { Config } from "./config";
 import { createApp } from "./server/app";
-import { nativeHandlers } from "./services/native";
+import { extraRoutes, nativeHandlers } from "./services/native";
 import { openDb } from "./store/db";
 import { createStores } from "./store";
 import { ensureSchema } from "./store/schema";
@@ -17,7 +17,7 @@ export async function startServer(config: Config, options: { signals?: boolean; 
     await ensureSchema(db);
     const stores = createStores(db, config);
     await stores.experiments.ensureDefaultExperiment();
-    const { app, native } = createApp({ config, handlers: nativeHandlers(stores, config) });
+    const { app, native } = createApp({ config, handlers: nativeHandlers(stores, config), extraRoutes: extraRoutes(stores, config) });
     const server = Bun.serve({ hostname: config.host, port: config.port, fetch: app.fetch, maxRequestBodySize: 1024 ** 3 });
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
     if (!options.quiet) {

@@ -348,3 +348,24 @@ export function pyTypeName(value: unknown): string {
   if (Array.isArray(value)) return "list";
   return "dict";
 }
+
+/** json.dumps(value) with its defaults: ", " and ": " separators, ensure_ascii, NaN/Infinity allowed. */
+export function pyJsonDumps(v: PyValue): string {
+  if (v === null) return "null";
+  if (v === true) return "true";
+  if (v === false) return "false";
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "number") return Number.isNaN(v) ? "NaN" : !Number.isFinite(v) ? (v > 0 ? "Infinity" : "-Infinity") : pyFloatRepr(v);
+  if (typeof v === "string") {
+    // ESCAPE_ASCII: everything outside ' '..'~' is escaped, astral characters as surrogate pairs
+    const escaped = v.replace(/[^ -~]|["\\]/g, (c) => {
+      const short: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+      return short[c] ?? "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
+    });
+    return `"${escaped}"`;
+  }
+  if (v instanceof PyDict) return `{${v.entries.map(([k, x]) => `${pyJsonDumps(typeof k === "string" ? k : pyStr(k))}: ${pyJsonDumps(x)}`).join(", ")}}`;
+  if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(", ")}]`;
+  if (v instanceof PyTuple) return pyJsonDumps(v.items);
+  throw new PyError("TypeError", `Object of type ${pyType(v)} is not JSON serializable`);
+}

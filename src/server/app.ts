@@ -5,7 +5,9 @@ import type { Config } from "../config";
 import { MlflowError } from "../errors";
 import type { NativeHandlers } from "../generated/contract";
 import { mountNative, type RpcRoute } from "../generated/routes";
+import { AnsweredByPython } from "../services/artifacts";
 import type { RequestContext } from "../services/context";
+import type { ExtraRoute } from "../services/native";
 import { docsRoutes } from "./docs";
 import { createProxy } from "./proxy";
 import { parseRequest } from "./request";
@@ -16,9 +18,11 @@ export const MLFLOW_VERSION = "3.18.0";
 export interface AppOptions {
   config: Config;
   handlers: NativeHandlers<RequestContext>;
+  /** Native routes that are not proto RPCs (plain Flask routes in MLflow). */
+  extraRoutes?: readonly ExtraRoute[];
 }
 
-export function createApp({ config, handlers }: AppOptions) {
+export function createApp({ config, handlers, extraRoutes = [] }: AppOptions) {
   const prefix = config.staticPrefix.replace(/\/+$/, "");
   const proxy = config.pythonUrl ? createProxy(config.pythonUrl) : undefined;
   // strictPath: `/create/` is not `/create` (Flask answers 404 for it).
@@ -38,6 +42,7 @@ export function createApp({ config, handlers }: AppOptions) {
             }
             const { message, ctx } = await parseRequest(request, route.request, new URL(request.url), pathParams);
             const result = await handler(message, ctx);
+            if (result instanceof AnsweredByPython) return answerByPython(request, result.reason);
             return result instanceof Response ? result : json(result ?? {});
           } catch (e) {
             const error = toMlflowError(e);
@@ -50,11 +55,36 @@ export function createApp({ config, handlers }: AppOptions) {
     }
   });
 
+  for (const route of extraRoutes) {
+    app.route(
+      route.method,
+      prefix + route.path,
+      async ({ request }: { request: Request }) => {
+        try {
+          return await route.handler(request);
+        } catch (e) {
+          const error = toMlflowError(e);
+          if (error.status >= 500) console.error(`Error in ${route.path}: ${error.message}`);
+          return errorResponse(error);
+        }
+      },
+      { parse: "none" } as any,
+    );
+  }
+
+  /** A native handler's AnsweredByPython: the request goes to Python (GET routes: no body was read). */
+  const answerByPython = (request: Request, reason: string): Response | Promise<Response> => {
+    if (proxy) return proxy(request);
+    const path = new URL(request.url).pathname;
+    const message = `${path} needs the MLflow Python server for ${reason}; start mlflow-bun with --python-url to serve it.`;
+    return errorResponse(new MlflowError(message, "NOT_IMPLEMENTED"));
+  };
+
   app.get(`${prefix}/health`, () => new Response("OK", { headers: { "content-type": "text/plain; charset=utf-8" } }));
   app.get(`${prefix}/version`, () => new Response(MLFLOW_VERSION, { headers: { "content-type": "text/plain; charset=utf-8" } }));
   for (const [path, handler] of Object.entries(docsRoutes(prefix))) app.get(path, handler);
 
-  const methodsOf = nativeMethods(native, prefix);
+  const methodsOf = nativeMethods([...native, ...extraRoutes.map((r) => ({ method: r.method, paths: [r.path] }))], prefix);
   app.all("/*", ({ request }: { request: Request }) => {
     if (proxy) return proxy(request);
     const path = new URL(request.url).pathname;
@@ -76,7 +106,7 @@ export function createApp({ config, handlers }: AppOptions) {
 }
 
 /** The methods native routes serve at a path, for a 405 when another method asks. */
-function nativeMethods(routes: RpcRoute[], prefix: string): (path: string) => string[] {
+function nativeMethods(routes: Pick<RpcRoute, "method" | "paths">[], prefix: string): (path: string) => string[] {
   const patterns = routes.flatMap((r) =>
     r.paths.map((p) => ({
       method: r.method,

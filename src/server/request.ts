@@ -2,6 +2,7 @@
 // field tables: GET query strings or JSON bodies, then protobuf's ParseDict rules
 // (ignore unknown fields, int64 from numbers or strings, enums by name or number).
 import { MlflowError } from "../errors";
+import { jsonLoads, PyDict, type PyValue } from "../python/builtins";
 import { ENUMS, MESSAGES, type FieldInfo } from "../generated/fields";
 import { markPresent, type RequestContext } from "../services/context";
 
@@ -15,7 +16,10 @@ export interface Parsed {
 /** Parses `request` into the message named `type`; path parameters fill same-named fields. */
 export async function parseRequest(request: Request, type: string, url: URL, pathParams: Record<string, string> = {}): Promise<Parsed> {
   const fields = MESSAGES[type]!;
-  const json = request.method === "GET" && url.search.length > 1 ? fromQuery(url.searchParams, fields) : await fromBody(request);
+  let body: unknown;
+  const json = request.method === "GET" && url.search.length > 1
+    ? fromQuery(url.searchParams, fields)
+    : await fromBody(request, (decoded) => (body = decoded));
   rejectConflictingAliases(json, type);
   const message: Record<string, unknown> = {};
   let parsed = true;
@@ -29,7 +33,7 @@ export async function parseRequest(request: Request, type: string, url: URL, pat
     if (fields.some((f) => f.name === name)) message[name] = value;
   }
   fillDefaults(message, type);
-  return { message, ctx: { json, parsed, request } };
+  return { message, ctx: { json, parsed, request, body } };
 }
 
 function fromQuery(params: URLSearchParams, fields: FieldInfo[]): Record<string, unknown> {
@@ -53,7 +57,7 @@ function fromQuery(params: URLSearchParams, fields: FieldInfo[]): Record<string,
   return json;
 }
 
-async function fromBody(request: Request): Promise<Record<string, unknown>> {
+async function fromBody(request: Request, decoded: (body: unknown) => void): Promise<Record<string, unknown>> {
   if (request.method === "POST" || request.method === "PUT") {
     const contentType = request.headers.get("content-type");
     if (contentType === null) throw MlflowError.invalid("Bad Request. Content-Type header is missing.");
@@ -63,12 +67,17 @@ async function fromBody(request: Request): Promise<Record<string, unknown>> {
     }
   }
   // get_json(force=True, silent=True): a missing or malformed body is {}.
+  const text = await request.text();
   let body: unknown;
   try {
-    body = JSON.parse(await request.text());
+    body = JSON.parse(text);
   } catch {
-    return {};
+    // Python's json.loads also reads the NaN, Infinity and -Infinity literals.
+    const loaded = jsonLoads(new TextEncoder().encode(text));
+    if (loaded === undefined) return {};
+    body = fromPython(loaded);
   }
+  decoded(body);
   // Older clients double-encode: a JSON string holding the JSON.
   if (typeof body === "string") {
     try {
@@ -79,6 +88,14 @@ async function fromBody(request: Request): Promise<Record<string, unknown>> {
   }
   if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
   return body as Record<string, unknown>;
+}
+
+/** A json.loads value as JSON.parse would have given it (ints beyond 2^53 lose precision alike). */
+function fromPython(v: PyValue): unknown {
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v)) return v.map(fromPython);
+  if (v instanceof PyDict) return Object.fromEntries(v.entries.map(([k, x]) => [String(k), fromPython(x)]));
+  return v;
 }
 
 function rejectConflictingAliases(json: unknown, type: string): void {
@@ -203,6 +220,8 @@ function toInteger(value: unknown): number {
 }
 
 function toDouble(value: unknown): number {
+  // Only a body with Python's bare NaN/Infinity literals has these; protobuf wants them quoted.
+  if (typeof value === "number" && !Number.isFinite(value)) throw new ParseError("Couldn't parse NaN or Infinity, use quoted strings");
   if (typeof value === "number") return value;
   if (typeof value === "boolean") return value ? 1 : 0;
   if (typeof value !== "string" || value === "nan") throw new ParseError(`Couldn't parse float: ${value}`);

@@ -9,6 +9,11 @@ export interface RequestContext {
   /** False when MLflow's parse_dict would have raised; the type checks then run on `json`. */
   parsed: boolean;
   request: Request;
+  /**
+   * The body as Flask's get_json(force=True, silent=True) returns it, before the double-encoding
+   * fix-up: undefined for a missing or malformed body (Python's None). Unset for GET queries.
+   */
+  body?: unknown;
 }
 
 const PRESENT = Symbol.for("mlflow-bun.present");

@@ -19,7 +19,7 @@ const invalid = MlflowError.invalid;
  * A Python exception raised in a handler outside the store's session (which would wrap it as
  * INTERNAL_ERROR) escapes catch_mlflow_exception: Flask answers its stock HTML 500 page.
  */
-function flaskInternalServerError(): Response {
+export function flaskInternalServerError(): Response {
   const body =
     "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n" +
     "<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded " +
@@ -269,7 +269,7 @@ function hostTargets(uri: string): string[] | undefined {
 }
 
 /** rejected_host_addressed_scheme: the scheme when the server must not connect to the URI's host. */
-function rejectedHostScheme(uri: string, config: Config): string | undefined {
+export function rejectedHostScheme(uri: string, config: Config): string | undefined {
   const targets = hostTargets(uri);
   if (targets === undefined) return undefined;
   const scheme = uriScheme(uri);

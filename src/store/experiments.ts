@@ -7,9 +7,10 @@ import type { Config } from "../config";
 import { MlflowError } from "../errors";
 import type * as M from "../generated/types";
 import { experimentFilterSql, experimentIdParam, experimentOrderBySql, parseExperimentFilter } from "../search/experiments";
-import { pyLen, pyStrRepr } from "../python/builtins";
+import { pyLen } from "../python/builtins";
 import { createPageToken, parseStartOffset } from "../search/utils";
 import type { Db, Dialect, Row } from "./db";
+import { type Param, reprMany, reprParams, sqlalchemyError } from "./sqlalchemy-errors";
 import { type Fragment, join, list, sql } from "./sql";
 
 export const DEFAULT_WORKSPACE = "default";
@@ -116,7 +117,7 @@ export class ExperimentStore {
   }
 
   /** _get_experiment(..., ViewType.ALL): MLflow's not-found error carries the parsed int. */
-  private async mustRow(db: Db, id: bigint): Promise<Row> {
+  async mustRow(db: Db, id: bigint): Promise<Row> {
     const row = await this.row(db, id);
     if (!row) throw notFound(id);
     return row;
@@ -202,10 +203,7 @@ export class ExperimentStore {
               UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ${now}
               WHERE experiment_id = ${param} AND lifecycle_stage = 'active' AND workspace = ${DEFAULT_WORKSPACE}`);
       if (changed === 0) throw notFound(id);
-      await tx.run(sql`
-        DELETE FROM assessments WHERE EXISTS (
-          SELECT 1 FROM runs WHERE runs.experiment_id = ${param}
-            AND assessments.assessment_metadata LIKE '%' || ${`"${SOURCE_RUN_ID}": "`} || runs.run_uuid || '"%')`);
+      await deleteRunAssessments(tx, sql`runs.experiment_id = ${param}`);
       await tx.run(sql`UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ${now} WHERE experiment_id = ${param}`);
     });
   }
@@ -265,6 +263,18 @@ export class ExperimentStore {
   }
 }
 
+/**
+ * _mark_run_deleted's first step, for every run matching `runs` (a condition on the runs
+ * table): delete the assessments the runs produced, found by the run id MLflow stores under
+ * mlflow.assessment.sourceRunId in assessment_metadata (SQLAlchemy's `contains`).
+ */
+export async function deleteRunAssessments(tx: Db, runs: Fragment): Promise<void> {
+  await tx.run(sql`
+    DELETE FROM assessments WHERE EXISTS (
+      SELECT 1 FROM runs WHERE ${runs}
+        AND assessments.assessment_metadata LIKE '%' || ${`"${SOURCE_RUN_ID}": "`} || runs.run_uuid || '"%')`);
+}
+
 const notFound = (id: bigint) => new MlflowError(`No Experiment with id=${id} exists`, "RESOURCE_DOES_NOT_EXIST");
 
 /** _check_experiment_is_active */
@@ -280,41 +290,7 @@ function validateMaxResults(maxResults: number): void {
   if (maxResults > 50000) throw MlflowError.invalid(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be at most 50000`);
 }
 
-// ---- MLflow's IntegrityError messages --------------------------------------------------------
-// MLflow puts str() of SQLAlchemy's IntegrityError in its messages: the DB-API driver's error,
-// then the statement SQLAlchemy ran and its parameters (sqlalchemy/exc.py, sql/util.py's
-// _repr_params), for the driver MLflow uses on each dialect. Rebuilt here from the values.
-
-type Param = string | number;
-
-/** _repr_base.trunc: repr() cut to 300 characters around the middle. */
-function trunc(v: Param): string {
-  const rep = typeof v === "string" ? pyStrRepr(v) : String(v);
-  const chars = [...rep];
-  if (chars.length <= 300) return rep;
-  return `${chars.slice(0, 150).join("")} ... (${chars.length - 300} characters truncated) ... ${chars.slice(-150).join("")}`;
-}
-
-/** _repr_params of one parameter set: a tuple (sqlite3) or a dict (psycopg2), max 100 shown. */
-function reprParams(params: Param[] | [string, Param][]): string {
-  const items = (params as unknown[]).map((p) => (Array.isArray(p) ? `${pyStrRepr(p[0] as string)}: ${trunc(p[1] as Param)}` : trunc(p as Param)));
-  const [open, close] = Array.isArray(params[0]) ? ["{", "}"] : ["(", ")"];
-  if (items.length > 100) return `${open}${items.slice(0, 50).join(", ")} ... ${items.length - 100} parameters truncated ... ${items.slice(-50).join(", ")}${close}`;
-  return `${open}${items.join(", ")}${items.length === 1 && open === "(" ? "," : ""}${close}`;
-}
-
-/** executemany's parameter sets: at most 10 shown. */
-function reprMany(sets: Param[][]): string {
-  if (sets.length <= 10) return `[${sets.map(reprParams).join(", ")}]`;
-  const head = `[${sets.slice(0, 8).map(reprParams).join(", ")}]`.slice(0, -1);
-  const tail = `[${sets.slice(-2).map(reprParams).join(", ")}]`.slice(1);
-  return [head, ` ... displaying 10 of ${sets.length} total bound parameter sets ... `, tail].join(" ");
-}
-
-/** str() of SQLAlchemy's DBAPIError: the driver's error, the statement, its parameters. */
-function sqlalchemyError(driver: string, [statement, params]: [string, string], code: "gkpj" | "9h9h"): string {
-  return `${driver}\n[SQL: ${statement}]\n[parameters: ${params}]\n(Background on this error at: https://sqlalche.me/e/21/${code})`;
-}
+// ---- MLflow's IntegrityError messages (rebuilt with store/sqlalchemy-errors.ts) ---------------
 
 /** The unique-constraint violation as sqlite3 or psycopg2 words it. */
 function uniqueViolation(dialect: Dialect, table: "experiments" | "experiment_tags", values: string[]): string {

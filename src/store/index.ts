@@ -2,9 +2,14 @@
 import type { Config } from "../config";
 import type { Db } from "./db";
 import { ExperimentStore } from "./experiments";
+import { ModelVersionStore } from "./model-versions";
+import { RegisteredModelStore } from "./registered-models";
+import { RunStore } from "./runs";
 
 export function createStores(db: Db, config: Config) {
-  return { db, experiments: new ExperimentStore(db, config) };
+  const experiments = new ExperimentStore(db, config);
+  return { db, experiments, runs: new RunStore(db, experiments),
+    registeredModels: new RegisteredModelStore(db), modelVersions: new ModelVersionStore(db) };
 }
 
 export type Stores = ReturnType<typeof createStores>;

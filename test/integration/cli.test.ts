@@ -213,7 +213,7 @@ describe("serving", () => {
     });
     try {
       const s = await startCli(["--port", "0", "--backend-store-uri", sqliteUri("inflight"), "--python-url", `http://127.0.0.1:${upstream.port}`]);
-      const pending = fetch(`${s.url}/api/2.0/mlflow/runs/get?run_id=1`);
+      const pending = fetch(`${s.url}/api/3.0/mlflow/scorers/list?experiment_id=1`);
       await requestArrived;
       const exit = s.signal("SIGTERM");
       const res = await pending;

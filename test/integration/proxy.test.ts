@@ -232,10 +232,10 @@ describe("proxy to --python-url", () => {
 
   test("GET of a non-native MLflow API path: method, path and query arrive unchanged", async () => {
     const query = "?run_id=abc123&x=1&x=2&filter=metrics.rmse%20%3C%201%20and%20tags.%22a%2Fb%22%20%3D%20%27c%27&empty=&%E2%9C%93=ok";
-    const res = await fetch(`${s.url}/api/2.0/mlflow/runs/get${query}`);
+    const res = await fetch(`${s.url}/api/3.0/mlflow/scorers/list${query}`);
     expect(res.status).toBe(200);
     const echoed = (await res.json()) as Seen;
-    expect(echoed).toMatchObject({ method: "GET", path: "/api/2.0/mlflow/runs/get", query, bodyLength: 0 });
+    expect(echoed).toMatchObject({ method: "GET", path: "/api/3.0/mlflow/scorers/list", query, bodyLength: 0 });
     expect(last()).toEqual(echoed);
   });
 
@@ -280,14 +280,14 @@ describe("proxy to --python-url", () => {
 
   test("POST with a JSON body: body and content-type arrive byte for byte; status, headers and body come back", async () => {
     const body = JSON.stringify({ experiment_id: "0", run_name: "naïve ✓", tags: [{ key: "k", value: "v\n\"q\"" }] });
-    const res = await fetch(`${s.url}/api/2.0/mlflow/runs/create`, { method: "POST", headers: { "content-type": "application/json; charset=utf-8" }, body });
+    const res = await fetch(`${s.url}/api/2.0/mlflow/webhooks`, { method: "POST", headers: { "content-type": "application/json; charset=utf-8" }, body });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-upstream")).toBe("echo");
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/; HttpOnly"]);
     const echoed = (await res.json()) as Seen;
     expect(echoed.method).toBe("POST");
-    expect(echoed.path).toBe("/api/2.0/mlflow/runs/create");
+    expect(echoed.path).toBe("/api/2.0/mlflow/webhooks");
     expect(echoed.body).toBe(body);
     expect(echoed.bodyLength).toBe(Buffer.byteLength(body));
     expect(echoed.headers["content-type"]).toBe("application/json; charset=utf-8");
@@ -319,10 +319,10 @@ describe("proxy to --python-url", () => {
       expect(res.status).toBe(200);
       expect(last()).toMatchObject({ method, path: "/api/3.0/mlflow/some/resource", query: "?id=7", body: method === "PATCH" ? "patch-body" : "" });
     }
-    const head = await fetch(`${s.url}/api/2.0/mlflow/runs/get?run_id=1`, { method: "HEAD" });
+    const head = await fetch(`${s.url}/api/3.0/mlflow/scorers/list?experiment_id=1`, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.headers.get("x-upstream")).toBe("echo");
-    expect(last()).toMatchObject({ method: "HEAD", path: "/api/2.0/mlflow/runs/get" });
+    expect(last()).toMatchObject({ method: "HEAD", path: "/api/3.0/mlflow/scorers/list" });
   });
 
   test("upstream statuses and headers pass through: 404, 500, 201, 204, redirects not followed", async () => {
@@ -512,7 +512,7 @@ describe("proxy with an unreachable upstream", () => {
   afterAll(() => s?.stop(), 30_000);
 
   test("a forwarded request answers 503 TEMPORARILY_UNAVAILABLE as JSON", async () => {
-    for (const [method, path] of [["GET", "/api/2.0/mlflow/runs/get?run_id=1"], ["POST", "/api/2.0/mlflow/runs/create"], ["GET", "/"]] as const) {
+    for (const [method, path] of [["GET", "/api/3.0/mlflow/scorers/list?experiment_id=1"], ["POST", "/api/2.0/mlflow/webhooks"], ["GET", "/"]] as const) {
       const res = await fetch(`${s.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
       expect(res.status).toBe(503);
       expect(res.headers.get("content-type")).toContain("application/json");
@@ -535,7 +535,7 @@ describe("no --python-url", () => {
   afterAll(() => s?.stop(), 30_000);
 
   test("an API path mlflow-bun does not serve answers 404 ENDPOINT_NOT_FOUND as JSON", async () => {
-    for (const [method, path] of [["GET", "/api/2.0/mlflow/runs/get?run_id=1"], ["POST", "/api/2.0/mlflow/runs/create"], ["POST", "/ajax-api/2.0/mlflow/runs/search"], ["GET", "/api/2.0/mlflow/no-such-endpoint"]] as const) {
+    for (const [method, path] of [["GET", "/api/3.0/mlflow/scorers/list?experiment_id=1"], ["POST", "/api/2.0/mlflow/webhooks"], ["POST", "/ajax-api/2.0/mlflow/webhooks"], ["GET", "/api/2.0/mlflow/no-such-endpoint"]] as const) {
       const res = await fetch(`${s.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
       expect(res.status).toBe(404);
       expect(res.headers.get("content-type")).toContain("application/json");

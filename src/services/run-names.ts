@@ -1,0 +1,52 @@
+// MLflow's run-name generator (mlflow/utils/name_utils.py _generate_random_name): a predicate,
+// a noun and an integer in [0, 1000], joined by "-", at most 20 characters. The word lists are
+// MLflow's own, copied verbatim (in its order) from MLflow 3.18.0.
+
+/** _generate_random_name(): up to ten draws for a name of at most 20 characters, else the last one cut. */
+export function generateRandomName(random: () => number = Math.random): string {
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+  let name = "";
+  for (let i = 0; i < 10; i++) {
+    // random.randint(0, 10**3) includes both ends
+    name = `${pick(PREDICATES).toLowerCase()}-${pick(NOUNS).toLowerCase()}-${Math.floor(random() * 1001)}`;
+    if ([...name].length <= 20) return name;
+  }
+  return [...name].slice(0, 20).join("");
+}
+
+const NOUNS = [
+  "ant", "ape", "asp", "auk", "bass", "bat", "bear", "bee", "bird", "boar", "bug", "calf", "carp",
+  "cat", "chimp", "cod", "colt", "conch", "cow", "crab", "crane", "croc", "crow", "cub", "deer",
+  "doe", "dog", "dolphin", "donkey", "dove", "duck", "eel", "elk", "fawn", "finch", "fish", "flea",
+  "fly", "foal", "fowl", "fox", "frog", "gnat", "gnu", "goat", "goose", "grouse", "grub", "gull",
+  "hare", "hawk", "hen", "hog", "horse", "hound", "jay", "kit", "kite", "koi", "lamb", "lark",
+  "loon", "lynx", "mare", "midge", "mink", "mole", "moose", "moth", "mouse", "mule", "newt", "owl",
+  "ox", "panda", "penguin", "perch", "pig", "pug", "quail", "ram", "rat", "ray", "robin", "roo",
+  "rook", "seal", "shad", "shark", "sheep", "shoat", "shrew", "shrike", "shrimp", "skink", "skunk",
+  "sloth", "slug", "smelt", "snail", "snake", "snipe", "sow", "sponge", "squid", "squirrel",
+  "stag", "steed", "stoat", "stork", "swan", "tern", "toad", "trout", "turtle", "vole", "wasp",
+  "whale", "wolf", "worm", "wren", "yak", "zebra",
+];
+
+const PREDICATES = [
+  "abundant", "able", "abrasive", "adorable", "adaptable", "adventurous", "aged", "agreeable",
+  "ambitious", "amazing", "amusing", "angry", "auspicious", "awesome", "bald", "beautiful",
+  "bemused", "bedecked", "big", "bittersweet", "blushing", "bold", "bouncy", "brawny", "bright",
+  "burly", "bustling", "calm", "capable", "carefree", "capricious", "caring", "casual", "charming",
+  "chill", "classy", "clean", "clumsy", "colorful", "crawling", "dapper", "debonair", "dashing",
+  "defiant", "delicate", "delightful", "dazzling", "efficient", "enchanting", "entertaining",
+  "enthused", "exultant", "fearless", "flawless", "fortunate", "fun", "funny", "gaudy", "gentle",
+  "gifted", "glamorous", "grandiose", "gregarious", "handsome", "hilarious", "honorable",
+  "illustrious", "incongruous", "indecisive", "industrious", "intelligent", "inquisitive",
+  "intrigued", "invincible", "judicious", "kindly", "languid", "learned", "legendary", "likeable",
+  "loud", "luminous", "luxuriant", "lyrical", "magnificent", "marvelous", "masked", "melodic",
+  "merciful", "mercurial", "monumental", "mysterious", "nebulous", "nervous", "nimble", "nosy",
+  "omniscient", "orderly", "overjoyed", "peaceful", "painted", "persistent", "placid", "polite",
+  "popular", "powerful", "puzzled", "rambunctious", "rare", "rebellious", "respected", "resilient",
+  "righteous", "receptive", "redolent", "resilient", "rogue", "rumbling", "salty", "sassy",
+  "secretive", "selective", "sedate", "serious", "shivering", "skillful", "sincere", "skittish",
+  "silent", "smiling", "sneaky", "sophisticated", "spiffy", "stately", "suave", "stylish",
+  "tasteful", "thoughtful", "thundering", "traveling", "treasured", "trusting", "unequaled",
+  "upset", "unique", "unleashed", "useful", "upbeat", "unruly", "valuable", "vaunted",
+  "victorious", "welcoming", "whimsical", "wistful", "wise", "worried", "youthful", "zealous",
+];
