@@ -1,15 +1,21 @@
 """Fixtures for the parity suite: mlflow-bun (and, for the differential test, the real MLflow
 server) on fresh databases, SQLite and PostgreSQL.
 
-Each test module gets its own servers and databases (module scope); they are stopped, and the
-PostgreSQL databases dropped, when the module is done.
+`bun_server` (the client tests): each test module gets its own mlflow-bun on a fresh database
+(module scope), stopped and its PostgreSQL database dropped when the module is done.
+`server_pair` / `shared_pair` (the differential and shared-database tests): MLflow's Python server
+is slow to start, so these come from a session-wide pool that starts them in the background as
+soon as the tests are collected; all are stopped, and their databases dropped, when the session
+ends.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 # The MLflow client retries 5xx answers with back-off (INVALID_STATE is a 500): a test expecting
@@ -75,10 +81,14 @@ def bun_server(request, tmp_path_factory):
 
 
 class Pair:
-    def __init__(self, dialect: str, python: servers.Server, bun: servers.Server):
+    """Two servers of one dialect: `python` (the real MLflow) and `bun` (mlflow-bun, or a second
+    real MLflow server with MLFLOW_BUN_PARITY_TARGET=python)."""
+
+    def __init__(self, dialect: str, python: servers.Server, bun: servers.Server, shared_db: bool = False):
         self.dialect = dialect
         self.python = python
         self.bun = bun
+        self.shared_db = shared_db
 
 
 # The differential pairs: SQLite with the default artifact root (mlflow-artifacts:/), PostgreSQL
@@ -86,45 +96,173 @@ class Pair:
 PAIR_ARTIFACT_ROOTS = {"sqlite": None, "postgres": "./artifact-root"}
 
 
-@pytest.fixture(scope="module", params=DIALECTS)
-def server_pair(request, tmp_path_factory):
-    """The real MLflow server and mlflow-bun, each on its own fresh database of one dialect,
-    started together (Python takes several seconds)."""
-    dialect = request.param
-    _require_postgres(dialect)
-    workdir = tmp_path_factory.mktemp(f"{request.module.__name__}-{dialect}")
-    root = PAIR_ARTIFACT_ROOTS[dialect]
-    py_backend = bun_backend = None
-    started: list[servers.Server] = []
-    try:
-        py_backend = Backend(dialect, workdir, "python")
-        bun_backend = Backend(dialect, workdir, "bun")
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            fpy = pool.submit(servers.start_python, py_backend.python_uri, workdir / "python", root)
-            fbun = pool.submit(servers.start_bun, bun_backend.bun_uri, workdir / "bun", root)
-            errors = []
-            for f in (fpy, fbun):
+def _target_is_python() -> bool:
+    return os.environ.get("MLFLOW_BUN_PARITY_TARGET", "bun") == "python"
+
+
+class ServerPool:
+    """The servers that cost seconds to start (MLflow's Python server takes 6-10 s), started in
+    the background, two at a time, as soon as the session knows which its tests need (see
+    pytest_collection_finish), and all stopped, their databases dropped, when the session ends.
+
+    * ("pair", dialect): the real MLflow server and mlflow-bun, each on its own fresh database —
+      the differential tests' pair, shared by test_differential.py and test_differential_runs.py
+      (each creates what it compares; a step's ids are named after the step, not numbered, so
+      what the other module left behind changes nothing that is compared);
+    * ("shared", dialect): the real MLflow server and mlflow-bun on ONE fresh database
+      (test_shared_database.py).
+    """
+
+    def __init__(self):
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parity-servers")
+        self._futures: dict[tuple, Future] = {}
+        self._lock = threading.Lock()
+        self._started: list[servers.Server] = []
+        self._backends: list[Backend] = []
+        self._base: Path | None = None
+        self._closed = False
+
+    def set_base(self, base: Path) -> None:
+        self._base = base
+
+    def want(self, key: tuple) -> None:
+        with self._lock:
+            if key in self._futures or self._closed:
+                return
+            self._futures[key] = self._executor.submit(self._start, key)
+
+    def get(self, key: tuple) -> Pair:
+        self.want(key)
+        return self._futures[key].result()
+
+    def _workdir(self, key: tuple) -> Path:
+        base = self._base
+        if base is None:
+            import tempfile
+
+            base = Path(tempfile.mkdtemp(prefix="mlflow-bun-parity-"))
+            self._base = base
+        d = base / "-".join(key)
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _track(self, server: servers.Server) -> servers.Server:
+        with self._lock:
+            self._started.append(server)
+        return server
+
+    def _backend(self, dialect: str, workdir: Path, name: str) -> Backend:
+        backend = Backend(dialect, workdir, name)
+        with self._lock:
+            self._backends.append(backend)
+        return backend
+
+    def _start(self, key: tuple) -> Pair:
+        kind, dialect = key
+        if dialect == "postgres" and servers.postgres_available():
+            raise RuntimeError(servers.postgres_available())
+        workdir = self._workdir(key)
+        second = servers.start_python if _target_is_python() else servers.start_bun
+        if kind == "pair":
+            root = PAIR_ARTIFACT_ROOTS[dialect]
+            py_backend = self._backend(dialect, workdir, "python")
+            bun_backend = self._backend(dialect, workdir, "bun")
+            bun_uri = bun_backend.python_uri if _target_is_python() else bun_backend.bun_uri
+            # mlflow-bun starts in a fraction of a second: beside Python, not after it.
+            errors: list[BaseException] = []
+            python = bun = None
+            with ThreadPoolExecutor(max_workers=1) as side:
+                fbun = side.submit(second, bun_uri, workdir / "bun", root)
                 try:
-                    started.append(f.result())
+                    python = self._track(servers.start_python(py_backend.python_uri, workdir / "python", root))
+                except Exception as e:  # noqa: BLE001
+                    errors.append(e)
+                try:
+                    bun = self._track(fbun.result())
                 except Exception as e:  # noqa: BLE001
                     errors.append(e)
             if errors:
                 raise errors[0]
-        python, bun = started
-        yield Pair(dialect, python, bun)
-    finally:
-        for s in started:
-            s.stop()
-        for b in (py_backend, bun_backend):
-            if b is not None:
+            return Pair(dialect, python, bun)
+        if kind == "shared":
+            backend = self._backend(dialect, workdir, "shared")
+            # Python first: on a fresh database it runs MLflow's migrations; mlflow-bun then finds
+            # MLflow's schema at its head and serves it as it is.
+            python = self._track(servers.start_python(backend.python_uri, workdir / "python"))
+            bun_uri = backend.python_uri if _target_is_python() else backend.bun_uri
+            bun = self._track(second(bun_uri, workdir / "bun"))
+            return Pair(dialect, python, bun, shared_db=True)
+        raise ValueError(key)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            futures = list(self._futures.values())
+        for f in futures:
+            try:
+                f.result(timeout=PYTHON_START_WAIT)
+            except Exception:  # noqa: BLE001 - reported by the fixture that needed it
+                pass
+        self._executor.shutdown(wait=True)
+        for s in self._started:
+            try:
+                s.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        for b in self._backends:
+            try:
                 b.drop()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+PYTHON_START_WAIT = 300
+POOL = ServerPool()
+atexit.register(POOL.close)  # a last resort when the session is interrupted
+
+# Fixture name -> pool kind: which pooled servers an item needs.
+_POOLED_FIXTURES = {"server_pair": "pair", "shared_pair": "shared"}
+
+
+def pytest_collection_finish(session):
+    """Start the pooled servers the selected tests need, in the order they will need them."""
+    try:
+        POOL.set_base(session.config._tmp_path_factory.mktemp("pooled-servers"))
+    except Exception:  # noqa: BLE001 - a private pytest API; fall back to a temp dir
+        pass
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        for fixture, kind in _POOLED_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()) and callspec is not None and fixture in callspec.params:
+                POOL.want((kind, callspec.params[fixture]))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    POOL.close()
+
+
+@pytest.fixture(scope="session", params=DIALECTS)
+def server_pair(request):
+    """The real MLflow server and mlflow-bun, each on its own fresh database of one dialect
+    (shared by the differential modules of the session)."""
+    _require_postgres(request.param)
+    return POOL.get(("pair", request.param))
+
+
+@pytest.fixture(scope="session", params=DIALECTS)
+def shared_pair(request):
+    """The real MLflow server and mlflow-bun serving ONE fresh database of one dialect."""
+    _require_postgres(request.param)
+    return POOL.get(("shared", request.param))
 
 
 # ------------------------------------------------------------------ differential report
 
 
 def pytest_configure(config):
-    config._parity_mismatches = []  # filled by test_differential
+    config._parity_mismatches = []  # filled by differential.report_mismatch
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

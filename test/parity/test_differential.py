@@ -1,34 +1,16 @@
-"""Differential test: one request sequence, sent step by step to the real MLflow server and to
-mlflow-bun (each on its own fresh database), compared response by response.
+"""Differential test of the experiments API: one request sequence, sent step by step to the real
+MLflow server and to mlflow-bun (each on its own fresh database), compared response by response.
 
-Raw HTTP (requests), not the client, so that malformed and unusual requests are covered. Each
-step is a pytest case; steps run in the order listed and build on each other's state (a step
-that refers to an experiment by label, e.g. ``{id:alpha}``, uses the id that *that server*
-returned when the experiment was created). Running a subset (``-k``) works: the steps a selected
-step refers to (and the search set, for search steps) are replayed on both servers first,
-uncompared. Both servers always receive exactly the same requests.
+The machinery (steps, labelled ids, prerequisites replay for ``-k``, normalisation, comparison and
+reporting) lives in differential.py, shared with test_differential_runs.py; its docstring says
+what is normalised. This module uses its "experiments" mode: every ``*_time`` field and every
+13-digit number in a string is ``<TIME>``, experiment ids are named after the step whose response
+showed them first, experiment tags are compared sorted by key.
 
 Run: ``.venv/bin/python -m pytest test/parity/test_differential.py -q`` (add ``-k sqlite`` for
 one dialect). With ``MLFLOW_BUN_PARITY_REPORT=/path/report.json`` every mismatch (both requests,
-both raw responses) is also written there as JSON.
-
-What is compared: the HTTP status, the response's media type, and the body — parsed JSON
-compared as structure (key order and whitespace ignored) — after normalising what legitimately
-differs between two servers:
-
-* experiment ids  -> named by their first appearance in that server's responses: ``<id from
-  create/basic>`` is the id the step ``create/basic`` answered with (``0``, the Default
-  experiment, is ``ID0``); also inside messages (``id=5``, ``experiment 5``) and artifact
-  locations (``mlflow-artifacts:/5``, ``.../5``). Naming ids after the step, not numbering
-  them, keeps one extra or missing experiment from shifting every later id;
-* timestamps      -> ``<TIME>``: every ``*_time`` field and every 13-digit number in a string;
-* absolute roots  -> ``<CWD>``: each server runs in its own directory, against which relative
-  artifact locations resolve;
-* experiment tags -> sorted by key (a map in MLflow's model; neither server orders them);
-* database errors -> the driver's message only: SQLAlchemy's wrapping (``(sqlite3.IntegrityError)``,
-  ``[SQL: ...]``, ``[parameters: ...]``, the background link) is removed from Python's messages;
-* Python set reprs in messages (``{'name', 'experiment_id'}``) -> items sorted, since Python's
-  own order changes from one process to the next.
+both raw responses) is also written there as JSON. With ``MLFLOW_BUN_PARITY_TARGET=python`` the
+"mlflow-bun" side is a second real MLflow server (a check of the normalisation itself).
 
 A mismatch fails the step and prints both requests and both responses (raw and normalised).
 """
@@ -36,36 +18,17 @@ A mismatch fails the step and prints both requests and both responses (raw and n
 from __future__ import annotations
 
 import base64
-import difflib
 import json
-import re
-import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-import requests
+
+from differential import JSON_CT, NOBODY, Id, Step, Suite
 
 API = "/api/2.0/mlflow/experiments/"
 AJAX = "/ajax-api/2.0/mlflow/experiments/"
-NOBODY = object()
-JSON_CT = {"Content-Type": "application/json"}
 
 
 # ------------------------------------------------------------------------------ steps
-
-
-@dataclass
-class Step:
-    name: str
-    method: str
-    path: str
-    json: Any = NOBODY  # serialised with json.dumps, Content-Type application/json unless headers say otherwise
-    data: Any = None  # a raw body (str or bytes), sent as is
-    params: list | dict | None = None  # query string (repeated keys: a list of pairs)
-    query: str | None = None  # a raw query string, appended as is
-    headers: dict | None = None
-    capture: dict = field(default_factory=dict)  # "kind:label" -> dotted path in the response
 
 
 def post(name, path, body=NOBODY, **kw) -> Step:
@@ -97,13 +60,6 @@ def b64(s: str) -> str:
 
 def tags(**kv) -> list:
     return [{"key": k, "value": v} for k, v in kv.items()]
-
-
-class Id:
-    """An experiment's id as the server being called knows it; ``as_int`` sends it as a number."""
-
-    def __init__(self, label: str, as_int: bool = False):
-        self.label, self.as_int = label, as_int
 
 
 S = "name LIKE 's-%'"  # the search set
@@ -570,246 +526,8 @@ STEPS: list[Step] = [
     search("final/search-default-order", {"view_type": "ALL"}),
 ]
 
-_names = [s.name for s in STEPS]
-assert len(_names) == len(set(_names)), "step names must be unique"
-
-
-# ------------------------------------------------------------------------------ state per server
-
-
-class ServerState:
-    """One server's side of the comparison: its captured values and its id numbering."""
-
-    def __init__(self, server):
-        self.server = server
-        self.session = requests.Session()
-        self.captured: dict[str, str] = {}
-        self.ids: dict[str, str] = {"0": "ID0"}
-        self.roots = sorted({str(server.workdir), str(server.workdir.resolve())}, key=len, reverse=True)
-
-    # ---- request side
-
-    def lookup(self, kind: str, label: str) -> str:
-        return self.captured.get(f"{kind}:{label}", f"<no {kind} captured for {label}>")
-
-    def resolve(self, value):
-        if isinstance(value, Id):
-            v = self.lookup("id", value.label)
-            return int(v) if value.as_int and v.isdigit() else v
-        if isinstance(value, str):
-            return re.sub(r"\{(id|time|token):([\w-]+)\}", lambda m: self.lookup(m.group(1), m.group(2)), value)
-        if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(self.resolve(v) for v in value)
-        return value
-
-    def send(self, step: Step) -> "Exchange":
-        url = self.server.url + step.path
-        params = self.resolve(step.params) if step.params is not None else None
-        if isinstance(params, dict):
-            params = list(params.items())
-        if step.query is not None:
-            url += "?" + self.resolve(step.query)
-        headers = dict(step.headers or {})
-        body = None
-        if step.json is not NOBODY:
-            body = json.dumps(self.resolve(step.json)).encode()
-            headers.setdefault("Content-Type", "application/json")
-        elif step.data is not None:
-            body = self.resolve(step.data)
-            body = body.encode() if isinstance(body, str) else body
-        req = requests.Request(step.method, url, params=params, data=body, headers=headers).prepare()
-        if body is None and step.method == "POST":
-            req.headers.pop("Content-Length", None)
-            req.headers["Content-Length"] = "0"
-        resp = self.session.send(req, timeout=60)
-        return Exchange(req, resp)
-
-    # ---- response side
-
-    def learn(self, step: Step, body) -> None:
-        """Captures labelled values, and names every experiment id not seen before after the
-        step whose response showed it first."""
-        for key, path in step.capture.items():
-            value = dig(body, path)
-            if value is not None:
-                self.captured[key] = str(value)
-        fresh: list[str] = []
-        self._collect_ids(body, fresh)
-        for i, v in enumerate(fresh):
-            self.ids[v] = f"<id from {step.name}>" if len(fresh) == 1 else f"<id #{i + 1} from {step.name}>"
-
-    def _collect_ids(self, node, fresh: list) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k == "experiment_id" and isinstance(v, (str, int)) and str(v).isdigit():
-                    if str(v) not in self.ids and str(v) not in fresh:
-                        fresh.append(str(v))
-                else:
-                    self._collect_ids(v, fresh)
-        elif isinstance(node, list):
-            for v in node:
-                self._collect_ids(v, fresh)
-
-    def normalise(self, node, key: str | None = None):
-        if isinstance(node, dict):
-            out = {k: self.normalise(v, k) for k, v in node.items()}
-            return out
-        if isinstance(node, list):
-            items = [self.normalise(v, key) for v in node]
-            if key == "tags" and all(isinstance(i, dict) and "key" in i for i in items):
-                items.sort(key=lambda i: str(i["key"]))
-            return items
-        if key == "experiment_id" and isinstance(node, (str, int)):
-            return self.ids.get(str(node), str(node))
-        if key is not None and key.endswith("_time") and (isinstance(node, int) or (isinstance(node, str) and node.isdigit())):
-            return "<TIME>"
-        if isinstance(node, str):
-            return self.normalise_text(node, artifact=key == "artifact_location")
-        return node
-
-    def normalise_text(self, text: str, artifact: bool = False) -> str:
-        # Database errors: MLflow's message is str(SQLAlchemyError), i.e. the driver's message
-        # wrapped in the driver's class name, SQLAlchemy's echo of the SQL statement and its
-        # parameters, and a link. mlflow-bun runs other SQL through other drivers; the database's
-        # own message between those wrappers must match.
-        text = re.sub(r"\n\[SQL: [\s\S]*$", "", text)
-        text = re.sub(r"\((?:sqlite3|psycopg2(?:\.errors)?)\.\w+\) ", "", text)
-        text = re.sub(r"\(raised as a result of Query-invoked autoflush;[^)]*\)\n", "", text)
-        text = text.rstrip("\n")
-        for root in self.roots:
-            text = text.replace(root, "<CWD>")
-        text = re.sub(r"(?<!\d)\d{13}(?!\d)", "<TIME>", text)
-        # Python prints sets ("Valid keys are '{'name', 'experiment_id', ...}'") in an order that
-        # changes with every process (string hashing is randomised): compare them as sets.
-        text = re.sub(
-            r"\{('[^'{}]*'(?:, '[^'{}]*')+)\}",
-            lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}",
-            text,
-        )
-        known = lambda m: m.group(1) + self.ids.get(m.group(2), m.group(2))  # noqa: E731
-        text = re.sub(r"(id=|id |experiment |mlflow-artifacts:/|Got value )(\d+)(?!\d)", known, text)
-        text = re.sub(r"(Invalid value )(\d+)(?= for parameter 'experiment_id')", known, text)
-        # The id in a rolled-back INSERT's error names no experiment that exists: a sequence value.
-        text = re.sub(
-            r"(Key \(key, experiment_id\)=\(.*, )(\d+)(?=\))",
-            lambda m: m.group(1) + self.ids.get(m.group(2), "<id of the rolled-back experiment>"),
-            text,
-        )
-        if artifact:
-            text = re.sub(r"(/)(\d+)$", known, text)
-        return text
-
-
-def dig(body, path: str):
-    node = body
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def referenced(value, out: set) -> set:
-    """The "kind:label" captures a request needs."""
-    if isinstance(value, Id):
-        out.add(f"id:{value.label}")
-    elif isinstance(value, str):
-        out.update(f"{m.group(1)}:{m.group(2)}" for m in re.finditer(r"\{(id|time|token):([\w-]+)\}", value))
-    elif isinstance(value, dict):
-        for v in value.values():
-            referenced(v, out)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            referenced(v, out)
-    return out
-
-
-def step_needs(step: Step) -> set:
-    out: set = set()
-    for part in (step.path, step.params, step.query, step.data, None if step.json is NOBODY else step.json):
-        referenced(part, out)
-    return out
-
-
-CAPTURED_BY = {}
-for _s in STEPS:
-    for _key in _s.capture:
-        CAPTURED_BY.setdefault(_key, _s)
-
-
-# Steps that work on the search set need all of it, not only what they refer to by label.
-GROUP_REQUIREMENTS = {
-    ("search/", "filter", "order-by", "page-token"): "search-setup/",
-}
-
-
-def run_prerequisites(step: Step, states: dict, seen: set | None = None) -> None:
-    """When a step is run without the earlier steps it builds on (``-k``), run the steps that
-    capture what it refers to (and the search set, for search steps) first, on both servers,
-    without comparing them."""
-    seen = seen if seen is not None else set()
-    needed: list[Step] = []
-    for prefixes, group in GROUP_REQUIREMENTS.items():
-        if step.name.startswith(prefixes):
-            needed += [s for s in STEPS if s.name.startswith(group)]
-    for key in sorted(step_needs(step)):
-        if key in CAPTURED_BY and key not in states["python"].captured:
-            needed.append(CAPTURED_BY[key])
-    for pre in needed:
-        if pre.name in states["done"] or pre.name in seen or pre is step:
-            continue
-        seen.add(pre.name)
-        run_prerequisites(pre, states, seen)
-        for st in (states["python"], states["bun"]):
-            ex = st.send(pre)
-            st.learn(pre, ex.body)
-        states["done"].add(pre.name)
-
-
-@dataclass
-class Exchange:
-    request: requests.PreparedRequest
-    response: requests.Response
-
-    @property
-    def mime(self) -> str:
-        return (self.response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-
-    @property
-    def body(self):
-        try:
-            return self.response.json()
-        except ValueError:
-            return self.response.text
-
-    def describe_request(self) -> str:
-        body = self.request.body
-        if isinstance(body, bytes):
-            body = body.decode(errors="replace")
-        body = "" if body is None else f" body={shorten(body)}"
-        ct = self.request.headers.get("Content-Type")
-        ct = f" content-type={ct!r}" if ct else " (no content-type)"
-        return f"{self.request.method} {self.request.path_url}{ct}{body}"
-
-
-def shorten(text, limit: int = 1500) -> str:
-    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
-
-
-def canonical(value) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-
 
 # ------------------------------------------------------------------------------ the test
-
-
-@pytest.fixture(scope="module")
-def states(server_pair):
-    return {"python": ServerState(server_pair.python), "bun": ServerState(server_pair.bun), "done": set()}
-
 
 _MUTATING = ("/create", "/delete", "/restore", "/update", "/set-experiment-tag", "/delete-experiment-tag")
 
@@ -846,63 +564,22 @@ KNOWN_DIFFERENCES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _params():
-    for step in STEPS:
-        yield pytest.param(step, id=step.name)
+SUITE = Suite(
+    "experiments",
+    STEPS,
+    mode="experiments",
+    # Steps that work on the search set need all of it, not only what they refer to by label.
+    group_requirements={("search/", "filter", "order-by", "page-token"): "search-setup/"},
+    known_differences=KNOWN_DIFFERENCES,
+    sleep_after=_MUTATING,
+)
 
 
-@pytest.mark.parametrize("step", list(_params()))
+@pytest.fixture(scope="module")
+def states(server_pair):
+    return SUITE.new_states(server_pair)
+
+
+@pytest.mark.parametrize("step", SUITE.params())
 def test_step(step: Step, states, server_pair, request):
-    known = KNOWN_DIFFERENCES.get(step.name)
-    if known and server_pair.dialect in known[1]:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=known[0]))
-    py, bun = states["python"], states["bun"]
-    run_prerequisites(step, states)
-    a = py.send(step)
-    b = bun.send(step)
-    if step.method == "POST" and step.path.rstrip("/").endswith(_MUTATING):
-        time.sleep(0.003)  # distinct millisecond timestamps, so time orderings agree
-    a_body, b_body = a.body, b.body
-    py.learn(step, a_body)
-    bun.learn(step, b_body)
-    states["done"].add(step.name)
-    expected = {"status": a.response.status_code, "content_type": a.mime, "body": py.normalise(a_body)}
-    actual = {"status": b.response.status_code, "content_type": b.mime, "body": bun.normalise(b_body)}
-    if expected == actual:
-        return
-
-    what = [k for k in ("status", "content_type", "body") if expected[k] != actual[k]]
-    diff = "\n".join(
-        difflib.unified_diff(
-            canonical(expected["body"]).splitlines(),
-            canonical(actual["body"]).splitlines(),
-            "python (normalised)",
-            "mlflow-bun (normalised)",
-            lineterm="",
-        )
-    )
-    summary = (
-        f"[{server_pair.dialect}] {step.name}: differs in {', '.join(what)} — "
-        f"python {a.response.status_code} {shorten(a.response.text, 300)!s} | "
-        f"mlflow-bun {b.response.status_code} {shorten(b.response.text, 300)!s}"
-    )
-    request.config._parity_mismatches.append(
-        {
-            "dialect": server_pair.dialect,
-            "step": step.name,
-            "differs_in": what,
-            "request": {"python": a.describe_request(), "bun": b.describe_request()},
-            "python": {"status": a.response.status_code, "content_type": a.mime, "body": a.response.text},
-            "bun": {"status": b.response.status_code, "content_type": b.mime, "body": b.response.text},
-            "summary": summary.replace("\n", "\\n"),
-        }
-    )
-    pytest.fail(
-        f"mlflow-bun differs from MLflow ({server_pair.dialect}) in {', '.join(what)} for step {step.name!r}\n"
-        f"\n--- python  : {a.describe_request()}\n"
-        f"    answered {a.response.status_code} {a.mime!r}: {shorten(a.response.text)}\n"
-        f"\n--- mlflow-bun: {b.describe_request()}\n"
-        f"    answered {b.response.status_code} {b.mime!r}: {shorten(b.response.text)}\n"
-        f"\n--- normalised body diff:\n{diff or '(bodies equal once normalised)'}\n",
-        pytrace=False,
-    )
+    SUITE.check(step, states, server_pair, request)
