@@ -5,7 +5,7 @@ import { MlflowError } from "../errors";
 import { sqlInteger } from "../search/experiments";
 import type { Db, Dialect } from "./db";
 import { inIds } from "./run-view";
-import { type Fragment, raw, sql } from "./sql";
+import { type Fragment, join, raw, sql } from "./sql";
 
 /** One metrics row: NaN already restored from is_nan. */
 export interface MetricPoint {
@@ -89,7 +89,7 @@ export function sampleIndices(n: number, max: number): number[] {
  * step) index. n distinct steps between lo and hi = lo + (n - 1) * stride are that lattice
  * exactly when they all lie on it: stride 1 needs no check, wider strides one more
  * index-only count. Only other runs (repeated steps) are ranked with row_number().
- * At most four statements, whatever the number of runs.
+ * At most six statements, whatever the number of runs.
  */
 export async function sampledMetricHistory(
   db: Db, runIds: string[], key: string, maxResults: number, range?: { start: bigint; end: bigint },
@@ -98,11 +98,17 @@ export async function sampledMetricHistory(
   if (unique.length === 0) return [];
   const dialect = db.dialect;
   const steps = range ? sql` AND metrics.step >= ${sqlInteger(range.start, dialect)} AND metrics.step <= ${sqlInteger(range.end, dialect)}` : raw("");
-  const stats = await db.all(sql`
+  const statsQuery = db.all(sql`
     SELECT metrics.run_uuid, count(*) AS n, count(DISTINCT metrics.step) AS d, min(metrics.step) AS lo, max(metrics.step) AS hi
     FROM metrics WHERE metrics.key = ${key} AND ${inIds(dialect, raw("metrics.run_uuid"), unique)}${steps}
     GROUP BY metrics.run_uuid`);
-  const lattice = new Map<string, { n: number; lo: number; stride: number }>();
+  // PostgreSQL: while one connection counts, another fetches the samples as if every run were
+  // contiguous from its first step to its last (two index probes each); kept where the counts agree.
+  const guess = dialect === "postgres" ? await contiguousGuess(db, unique, key, steps) : new Map<string, Lattice>();
+  const guessed = guess.size ? atLattice(db, guess, key, maxResults) : Promise.resolve([]);
+  guessed.catch(() => {}); // awaited below, unless the counts fail first
+  const stats = await statsQuery;
+  const lattice = new Map<string, Lattice>();
   const candidates: [string, number, number][] = []; // (run, lo, stride) to check
   const ranked = new Map<string, number>(); // run -> n
   for (const r of stats) {
@@ -125,14 +131,9 @@ export async function sampledMetricHistory(
     }
   }
 
-  const rows: any[] = [];
-  const byStep: [string, number][] = [];
-  for (const [run, { n, lo, stride }] of lattice) for (const i of sampleIndices(n, maxResults)) byStep.push([run, lo + i * stride]);
-  if (byStep.length) {
-    rows.push(...(await db.all(sql`
-      SELECT metrics.run_uuid, metrics.key, metrics.value, metrics.timestamp, metrics.step, metrics.is_nan
-      FROM ${table(dialect, byStep)} JOIN metrics ON metrics.run_uuid = wanted.run_uuid AND metrics.key = ${key} AND metrics.step = wanted.a`)));
-  }
+  const right = (run: string, l: Lattice) => guess.get(run)?.lo === l.lo && guess.get(run)?.n === l.n && l.stride === 1;
+  const rows: any[] = (await guessed).filter((r) => lattice.has(r.run_uuid) && right(r.run_uuid, lattice.get(r.run_uuid)!));
+  rows.push(...(await atLattice(db, new Map([...lattice].filter(([run, l]) => !right(run, l))), key, maxResults)));
   const byRank: [string, number][] = [];
   for (const [run, n] of ranked) for (const i of sampleIndices(n, maxResults)) byRank.push([run, i]);
   if (byRank.length) {
@@ -154,6 +155,47 @@ export async function sampledMetricHistory(
   }
   for (const list of perRun.values()) list.sort((a, b) => a.rank - b.rank);
   return runIds.flatMap((id) => (perRun.get(id) ?? []).map((x) => x.p));
+}
+
+interface Lattice { n: number; lo: number; stride: number }
+
+/** The sampled rows of runs whose rows sit one per step on a lattice, by step. */
+async function atLattice(db: Db, lattice: Map<string, Lattice>, key: string, maxResults: number): Promise<any[]> {
+  if (lattice.size === 0) return [];
+  return db.all(sql`
+    SELECT metrics.run_uuid, metrics.key, metrics.value, metrics.timestamp, metrics.step, metrics.is_nan
+    FROM ${atSteps(db.dialect, lattice, maxResults)} AND metrics.key = ${key}`);
+}
+
+/** Each run's first and last step (PostgreSQL answers min/max from the index), as a stride-1 lattice. */
+async function contiguousGuess(db: Db, runIds: string[], key: string, steps: Fragment): Promise<Map<string, Lattice>> {
+  const bound = (fn: string) => sql`(SELECT ${raw(fn)}(metrics.step) FROM metrics WHERE metrics.run_uuid = ids.r AND metrics.key = ${key}${steps})`;
+  const rows = await db.all(sql`
+    SELECT ids.r AS run_uuid, ${bound("min")} AS lo, ${bound("max")} AS hi
+    FROM (SELECT jsonb_array_elements_text(CAST(${JSON.stringify(runIds)}::text AS jsonb)) AS r) ids`);
+  return new Map(rows.filter((r) => r.lo !== null).map((r) => [r.run_uuid, { n: Number(r.hi) - Number(r.lo) + 1, lo: Number(r.lo), stride: 1 }]));
+}
+
+/**
+ * `metrics ... WHERE` the sampled steps of lattice runs. SQLite joins (run, step) pairs, one
+ * index probe each. PostgreSQL probes best with `step = ANY(array)` (a bitmap scan): runs with
+ * the same steps (same length and start, the usual case) share one array.
+ */
+function atSteps(dialect: Dialect, lattice: Map<string, Lattice>, maxResults: number): Fragment {
+  const stepsOf = (l: Lattice) => sampleIndices(l.n, maxResults).map((i) => l.lo + i * l.stride);
+  if (dialect === "sqlite") {
+    const pairs: [string, number][] = [...lattice].flatMap(([run, l]) => stepsOf(l).map((step): [string, number] => [run, step]));
+    return sql`${table(dialect, pairs)} JOIN metrics ON metrics.run_uuid = wanted.run_uuid AND metrics.step = wanted.a WHERE 1 = 1`;
+  }
+  const groups = new Map<string, string[]>();
+  for (const [run, l] of lattice) {
+    const steps = `{${stepsOf(l).join(",")}}`;
+    groups.set(steps, [...(groups.get(steps) ?? []), run]);
+  }
+  const text = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+  const terms = [...groups].map(([steps, runs]) =>
+    sql`(metrics.run_uuid = ANY(CAST(${text(runs)}::text AS text[])) AND metrics.step = ANY(CAST(${steps}::text AS bigint[])))`);
+  return sql`metrics WHERE (${join(terms, " OR ")})`;
 }
 
 /** A derived table `wanted(run_uuid, a[, b])` of run ids and numbers, passed as one JSON parameter. */

@@ -23,6 +23,7 @@ const T = "4e570000000000000000000000000003";
 const T_POINTS: [number, number, number][] = Array.from({ length: 12 }, (_, i) => [5 + 10 * i, 1000 - i, i]);
 const U = "4e570000000000000000000000000004";
 const U_POINTS: [number, number, number][] = [[0, 9, 0], [1, 8, 1], [4, 7, 4], [6, 6, 6], [8, 5, 8]];
+const W = 'we"ird,{run}\\ id'; // ids are strings: quotes, commas, braces, backslashes pass through
 
 async function insertRunWithHistory(db: Db, exp: string, runId: string, points: [number, number, number][]) {
   await db.run(sql`
@@ -56,6 +57,7 @@ for (const dialect of DIALECTS) {
       await insertRunWithHistory(db, exp, G, G_POINTS);
       await insertRunWithHistory(db, exp, T, T_POINTS);
       await insertRunWithHistory(db, exp, U, U_POINTS);
+      await insertRunWithHistory(db, exp, W, H_POINTS.slice(0, 3));
     });
     afterAll(async () => {
       await db.close();
@@ -116,6 +118,7 @@ for (const dialect of DIALECTS) {
         expect(await at(T, { max_results: 3, start_step: 20, end_step: 80 })).toEqual([25, 45, 75]); // n=6: heads 0, 2 (+ 5)
         expect(await at(U, { max_results: 3 })).toEqual([0, 4, 8]); // 0, 1, 4, 6, 8: not a lattice
         expect(await at(U, { max_results: 2, start_step: 1, end_step: 6 })).toEqual([1, 6]);
+        expect((await interval({ run_ids: [W, H], max_results: 2 })).body.metrics.map((x: any) => [x.run_id, x.step])).toEqual([[W, 0], [W, 2], [H, 0], [H, 9]]);
       });
 
       test("runs in the order asked, repeats included; steps in [start_step, end_step]", async () => {
