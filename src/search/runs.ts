@@ -214,8 +214,12 @@ export interface RunFilterSql {
   bindErrors: { position: number; error: MlflowError }[];
   /** The position of the first experiment id parameter. */
   experimentIdsAt: number;
-  /** SQLite: the clause to read first, `FROM <table> AS driver CROSS JOIN runs` (see below). */
-  driver?: { table: string; on: Fragment };
+  /**
+   * SQLite: an equality clause the page query may read first (`FROM <table> AS driver CROSS
+   * JOIN runs`, rows with `key` matching `on`) instead of testing `exists` per run. It is not
+   * among `conditions`: the store adds one form or the other.
+   */
+  driver?: { table: string; key: string; on: Fragment; exists: Fragment };
 }
 
 /** _get_sqlalchemy_filter_clauses, comparator checks in MLflow's order, as EXISTS conditions. */
@@ -276,7 +280,7 @@ export function runFilterSql(clauses: Clause[], dialect: Dialect, layout: ParamL
   };
 
   // A child-table clause: its condition on a row of `table` (named `alias`) of the run.
-  const child = (c: Clause, i: number): { table: string; on: (alias: string) => Fragment } | undefined => {
+  const child = (c: Clause, i: number): { table: string; key: string; on: (alias: string) => Fragment } | undefined => {
     const key = translateKeyAlias(c.key);
     const comparator = c.comparator.toUpperCase();
     if (comparator.startsWith("IS ") || c.type === DATASET || (c.type === ATTRIBUTE && key !== "run_name")) return undefined;
@@ -284,12 +288,16 @@ export function runFilterSql(clauses: Clause[], dialect: Dialect, layout: ParamL
     // translate_key_alias applies to every key, so `metrics.created` is the metric "start_time".
     // run_name: the runs.name column is empty for runs logged by MLflow <= 1.29, the tag is the name.
     const keyIs = (a: string) => (c.type === ATTRIBUTE ? raw(`${a}.key = 'mlflow.runName'`) : sql`${raw(a)}.key = ${key}`);
-    if (c.type !== METRIC) return { table: c.type === PARAM ? "params" : "tags", on: (a) => sql`${keyIs(a)} AND ${compare(raw(`${a}.value`), comparator, v, dialect)}` };
+    const rowKey = c.type === ATTRIBUTE ? "mlflow.runName" : key;
+    if (c.type !== METRIC) {
+      return { table: c.type === PARAM ? "params" : "tags", key: rowKey, on: (a) => sql`${keyIs(a)} AND ${compare(raw(`${a}.value`), comparator, v, dialect)}` };
+    }
     // NaN is stored as value 0 with is_nan: it satisfies only "!=", and its 0 never matches.
     const number = Number(c.value as string); // float(value)
     const [nan, notNan] = dialect === "sqlite" ? ["1", "0"] : ["true", "false"];
     return {
       table: "latest_metrics",
+      key: rowKey,
       on: (a) => {
         const bound = compare(raw(`${a}.value`), comparator, number, dialect);
         return comparator === "!=" ? sql`${keyIs(a)} AND (${bound} OR ${raw(a)}.is_nan = ${raw(nan)})` : sql`${keyIs(a)} AND ${bound} AND ${raw(a)}.is_nan = ${raw(notNan)}`;
@@ -298,21 +306,21 @@ export function runFilterSql(clauses: Clause[], dialect: Dialect, layout: ParamL
   };
   const children = clauses.map(child);
 
-  // SQLite: an equality on a param, tag or run name is usually the most selective filter, and
-  // SQLite's planner otherwise scans every run and probes each clause per run; reading that
-  // clause's rows first (params CROSS JOIN runs) is several times faster. PostgreSQL plans the
-  // EXISTS semi-joins well itself.
+  const exists = (found: NonNullable<ReturnType<typeof child>>) =>
+    sql`EXISTS (SELECT 1 FROM ${raw(found.table)} WHERE ${raw(found.table)}.run_uuid = runs.run_uuid AND ${found.on(found.table)})`;
+  // SQLite may read an equality on a param, tag or run name first (the store decides, see
+  // run-search.ts); PostgreSQL plans the EXISTS semi-joins well itself.
   const drivingAt = dialect === "sqlite"
     ? clauses.findIndex((c, i) => children[i] && c.type !== METRIC && c.comparator === "=" && !(c.value instanceof PyTuple))
     : -1;
-  const driver = drivingAt >= 0 ? { table: children[drivingAt]!.table, on: children[drivingAt]!.on("driver") } : undefined;
+  const found = children[drivingAt];
+  const driver = found ? { table: found.table, key: found.key, on: found.on("driver"), exists: exists(found) } : undefined;
 
   const conditions = clauses.flatMap((c, i): Fragment[] => {
     if (i === drivingAt) return [];
     const key = translateKeyAlias(c.key);
     const comparator = c.comparator.toUpperCase();
-    const found = children[i];
-    if (found) return [sql`EXISTS (SELECT 1 FROM ${raw(found.table)} WHERE ${raw(found.table)}.run_uuid = runs.run_uuid AND ${found.on(found.table)})`];
+    if (children[i]) return [exists(children[i]!)];
     const cmp = (column: string) => compare(raw(column), comparator, value(c, i), dialect);
     if (c.type === ATTRIBUTE) return [cmp(COLUMNS[key]!)];
     if (c.type === DATASET) {
@@ -325,8 +333,8 @@ export function runFilterSql(clauses: Clause[], dialect: Dialect, layout: ParamL
     }
     // IS NULL / IS NOT NULL on a param or tag
     const table = raw(TABLES[c.type]!);
-    const exists = sql`EXISTS (SELECT 1 FROM ${table} WHERE ${table}.run_uuid = runs.run_uuid AND ${table}.key = ${key})`;
-    return [comparator === "IS NULL" ? sql`NOT ${exists}` : exists];
+    const present = sql`EXISTS (SELECT 1 FROM ${table} WHERE ${table}.run_uuid = runs.run_uuid AND ${table}.key = ${key})`;
+    return [comparator === "IS NULL" ? sql`NOT ${present}` : present];
   });
   return { conditions, driver, bindErrors, experimentIdsAt };
 }

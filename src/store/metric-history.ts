@@ -1,6 +1,7 @@
-// Metric histories: sqlalchemy_store.py's get_metric_history, get_metric_history_bulk and
-// get_metric_history_bulk_interval (with _sample_metric_history_single_run). Rows come back
-// as arrays of primitives, the hot path of the metric charts.
+// Metric histories, the metric charts' hot path: sqlalchemy_store.py's get_metric_history,
+// get_metric_history_bulk and get_metric_history_bulk_interval (with
+// _sample_metric_history_single_run), each in a constant number of statements. (MLflow's
+// GET_METRIC_HISTORY_MAX_RESULTS is the Python client's page size, not a server limit.)
 import { MlflowError } from "../errors";
 import { sqlInteger } from "../search/experiments";
 import type { Db, Dialect } from "./db";

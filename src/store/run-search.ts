@@ -1,10 +1,12 @@
 // SqlAlchemyStore._search_runs: one statement for the page (max_results + 1 run ids, sorted
 // and filtered as MLflow's SQL sorts and filters), then the page's runs loaded set-wise by
-// run-view.ts. Validation happens in MLflow's order, before the database is touched.
+// run-view.ts. Validation happens in MLflow's order, before the database is touched. On
+// SQLite, a filter with an equality on a param, tag or run name adds one cheap count first,
+// to choose which side the page query starts from (see drives()).
 import { MlflowError } from "../errors";
 import type * as M from "../generated/types";
 import { experimentIdParam, parseExperimentId, sqlInteger } from "../search/experiments";
-import { parseRunFilter, runFilterSql, runOrderBySql } from "../search/runs";
+import { parseRunFilter, type RunFilterSql, runFilterSql, runOrderBySql } from "../search/runs";
 import { createPageToken, parseStartOffset } from "../search/utils";
 import type { Db } from "./db";
 import { DEFAULT_WORKSPACE, type ViewType } from "./experiments";
@@ -76,10 +78,10 @@ export async function searchRunIds(db: Db, p: SearchRunsParams): Promise<{ runId
     sql`runs.lifecycle_stage IN (${list(stages)})`,
     ...filters.conditions,
   ];
-  // SQLite reads the driving clause's rows first; CROSS JOIN keeps SQLite from reordering.
-  const driver = filters.driver;
-  const from = driver ? sql`${raw(driver.table)} AS driver CROSS JOIN runs` : raw("runs");
+  const driver = filters.driver && (await drives(db, filters.driver, where.slice(0, 2))) ? filters.driver : undefined;
+  if (filters.driver && !driver) where.push(filters.driver.exists);
   if (driver) where.unshift(driver.on, raw("runs.run_uuid = driver.run_uuid"));
+  const from = driver ? sql`${raw(driver.table)} AS driver CROSS JOIN runs` : raw("runs");
   const rows = await db.all<{ run_uuid: string }>(sql`
     SELECT runs.run_uuid FROM ${from} ${join(order.joins, " ")}
     WHERE ${join(where, " AND ")}
@@ -93,4 +95,18 @@ export async function searchRunIds(db: Db, p: SearchRunsParams): Promise<{ runId
 export async function searchRuns(db: Db, p: SearchRunsParams): Promise<{ runs: M.mlflow_Run[]; nextPageToken?: string }> {
   const { runIds, nextPageToken } = await searchRunIds(db, p);
   return { runs: await loadRuns(db, runIds), nextPageToken };
+}
+
+/**
+ * SQLite without statistics scans every run of the database and probes each filter per run
+ * of the experiments, or, given `params CROSS JOIN runs`, reads every row of the driving key
+ * first. The first costs about twice as much per run of the experiments as the second per
+ * row of the key (measured on 110k runs, with 10k and 100k in the experiment): this one
+ * cheap count (index-only and a scan of runs, ~20 ms at 100k runs) picks the cheaper plan.
+ */
+async function drives(db: Db, driver: NonNullable<RunFilterSql["driver"]>, scope: Fragment[]): Promise<boolean> {
+  const counts = await db.one<{ runs: number; keyed: number }>(sql`
+    SELECT (SELECT count(*) FROM runs WHERE ${join(scope, " AND ")}) AS runs,
+      (SELECT count(*) FROM ${raw(driver.table)} WHERE key = ${driver.key}) AS keyed`);
+  return Number(counts!.runs) * 2 > Number(counts!.keyed);
 }

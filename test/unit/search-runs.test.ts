@@ -94,15 +94,16 @@ describe("runFilterSql", () => {
     expect(whereSql("metrics.created > 1").params).toEqual(["start_time", 1]); // translate_key_alias applies to every key
   });
 
-  test("SQLite reads the first equality on a param, tag or run name first (the driver)", () => {
+  test("SQLite may read the first equality on a param, tag or run name first (the driver)", () => {
     const filter = parseRunFilter("metrics.m > 1 AND params.p LIKE 'a' AND tags.t = 'x' AND run_name = 'y'");
     const { driver, conditions } = runFilterSql(filter, "sqlite", LAYOUT);
-    expect(driver && [driver.table, render(driver.on, () => "?").text]).toEqual(["tags", "driver.key = ? AND driver.value = ?"]);
-    expect(conditions.length).toBe(3);
+    expect(driver && [driver.table, driver.key, render(driver.on, () => "?").text]).toEqual(["tags", "t", "driver.key = ? AND driver.value = ?"]);
+    expect(flat(render(driver!.exists, () => "?").text)).toBe("EXISTS (SELECT 1 FROM tags WHERE tags.run_uuid = runs.run_uuid AND tags.key = ? AND tags.value = ?)");
+    expect(conditions.length).toBe(3); // the driving clause is left to the store: `on` or `exists`
     expect(runFilterSql(filter, "postgres", LAYOUT).driver).toBeUndefined();
     expect(runFilterSql(parseRunFilter("metrics.m = 1 AND params.p != 'a'"), "sqlite", LAYOUT).driver).toBeUndefined();
     const byName = runFilterSql(parseRunFilter("run_name = 'y'"), "sqlite", LAYOUT).driver!;
-    expect([byName.table, render(byName.on, () => "?").text]).toEqual(["tags", "driver.key = 'mlflow.runName' AND driver.value = ?"]);
+    expect([byName.table, byName.key, render(byName.on, () => "?").text]).toEqual(["tags", "mlflow.runName", "driver.key = 'mlflow.runName' AND driver.value = ?"]);
   });
 
   test("attributes, lists, datasets", () => {
