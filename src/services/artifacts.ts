@@ -13,7 +13,7 @@ import { normpath, unquote, urlparse, urlunparse } from "../python/urllib";
 import type { Stores } from "../store";
 import { sql } from "../store/sql";
 import { has, type RequestContext } from "./context";
-import { flaskInternalServerError } from "./metrics";
+import { flaskInternalServerError } from "./flask";
 import { validate } from "./validate";
 
 /**

@@ -12,20 +12,9 @@ import type { ViewType } from "../store/experiments";
 import type { RequestContext } from "./context";
 import { pyJson } from "../python/builtins";
 import { validate } from "./validate";
+import { flaskInternalServerError } from "./flask";
 
 const invalid = MlflowError.invalid;
-
-/**
- * A Python exception raised in a handler outside the store's session (which would wrap it as
- * INTERNAL_ERROR) escapes catch_mlflow_exception: Flask answers its stock HTML 500 page.
- */
-export function flaskInternalServerError(): Response {
-  const body =
-    "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n" +
-    "<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded " +
-    "or there is an error in the application.</p>\n";
-  return new Response(body, { status: 500, headers: { "content-type": "text/html; charset=utf-8" } });
-}
 
 export function experimentsService(stores: Stores, config: Config) {
   const store = stores.experiments;

@@ -9,21 +9,13 @@ import type { Stores } from "../store";
 import { type MetricPoint, metricHistory, metricHistoryBulk, sampledMetricHistory } from "../store/metric-history";
 import { has, type RequestContext } from "./context";
 import { validate } from "./validate";
+import { flaskInternalServerError } from "./flask";
 
 const invalid = MlflowError.invalid;
 const MAX_RUNS_GET_METRIC_HISTORY_BULK = 100; // handlers.py
 const MAX_RESULTS_PER_RUN = 2500; // handlers.py
 const MAX_HISTORY_RESULTS = 25000; // get_metric_history_bulk_handler
 const MAX_RUN_IDS_PER_REQUEST = 100; // get_metric_history_bulk_handler
-
-/** A ValueError in a handler escapes catch_mlflow_exception: Flask's stock HTML 500 page. */
-export function flaskInternalServerError(): Response {
-  const body =
-    "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n" +
-    "<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded " +
-    "or there is an error in the application.</p>\n";
-  return new Response(body, { status: 500, headers: { "content-type": "text/html; charset=utf-8" } });
-}
 
 /** Python's int() of a query-string value already checked int-like. */
 const intOf = (v: unknown) => pyIntOf(v as PyValue);

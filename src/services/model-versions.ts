@@ -15,9 +15,10 @@ import {
   parseModelUri, parseModelVersionSource, type SourceLookups, validateSourceModel, validateSourceRun,
 } from "./model-sources";
 import {
-  atMost, flaskInternalServerError, parseVersion, pythonHandler, validateAliasName, validateModelName, validateModelVersionTag, validateTagName,
+  atMost, parseVersion, pythonHandler, validateAliasName, validateModelName, validateModelVersionTag, validateTagName,
 } from "./registry";
 import { validate } from "./validate";
+import { flaskInternalServerError } from "./flask";
 
 const invalid = MlflowError.invalid;
 const PROMPT_SOURCES = ["dummy-source", "prompt-template"];

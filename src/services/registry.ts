@@ -9,6 +9,7 @@ import { normpath } from "../python/urllib";
 import type { Stores } from "../store";
 import { modelVersionsService } from "./model-versions";
 import { registeredModelsService } from "./registered-models";
+import { flaskInternalServerError } from "./flask";
 
 const invalid = MlflowError.invalid;
 
@@ -115,15 +116,6 @@ export function atMost(max: number, param: string) {
     if (n <= BigInt(max)) return undefined;
     return `Invalid value ${pyJson(value)} for parameter '${param}' supplied:  Hint: Value was of type '${pyTypeName(value)}'.`;
   };
-}
-
-/** Flask's stock HTML 500 page: a Python exception escaped catch_mlflow_exception. */
-export function flaskInternalServerError(): Response {
-  const body =
-    "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n" +
-    "<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded " +
-    "or there is an error in the application.</p>\n";
-  return new Response(body, { status: 500, headers: { "content-type": "text/html; charset=utf-8" } });
 }
 
 /** Runs a handler; a Python exception (PyError) becomes Flask's 500 page, as in MLflow. */

@@ -10,7 +10,7 @@ import type { LoggedMetric } from "../store/metrics";
 import type { DatasetInput } from "../store/run-inputs";
 import { LOGGED_MODELS_TAG } from "../store/runs";
 import { has, type RequestContext } from "./context";
-import { flaskInternalServerError } from "./experiments";
+import { flaskInternalServerError } from "./flask";
 import { appendToHistory, modelTagsDict, parseModelJson } from "./log-model";
 import { generateRandomName } from "./run-names";
 import { validateBatch, validateDatasetInputs, validateMetric, validateParam, validateRunId, validateTag } from "./run-validation";

@@ -6,7 +6,7 @@ import type { Stores } from "../store";
 import type { ViewType } from "../store/experiments";
 import { searchRuns, SEARCH_MAX_RESULTS_THRESHOLD } from "../store/run-search";
 import type { RequestContext } from "./context";
-import { flaskInternalServerError } from "./metrics";
+import { flaskInternalServerError } from "./flask";
 import { validate } from "./validate";
 
 /**
