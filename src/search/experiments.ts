@@ -21,8 +21,8 @@ const STRING_COMPARATORS = new Set(["!=", "=", "LIKE", "ILIKE", "IN", "NOT IN"])
 const NUMERIC_COMPARATORS = new Set([">", ">=", "!=", "=", "<", "<="]);
 const RULES = { numericAttributes: NUMERIC, listKeys: ["experiment_id"] };
 
-/** SearchExperimentsUtils._get_identifier */
-function getIdentifier(identifier: string): { type: string; key: string } {
+/** SearchExperimentsUtils._get_identifier (the registry's version order_by uses it too, with its own keys). */
+export function getIdentifier(identifier: string, validKeys: ReadonlySet<string> = VALID_KEYS, keysRepr = KEYS_REPR): { type: string; key: string } {
   const dot = identifier.indexOf(".");
   let type = ATTRIBUTE;
   let key = identifier;
@@ -35,7 +35,7 @@ function getIdentifier(identifier: string): { type: string; key: string } {
     type = entity.startsWith("tag") ? TAG : ATTRIBUTE;
   }
   key = trimBackticks(stripQuotes(key));
-  if (type === ATTRIBUTE && !VALID_KEYS.has(key)) throw invalid(`Invalid attribute key '${key}' specified. Valid keys are '${KEYS_REPR}'`);
+  if (type === ATTRIBUTE && !validKeys.has(key)) throw invalid(`Invalid attribute key '${key}' specified. Valid keys are '${keysRepr}'`);
   return { type, key };
 }
 

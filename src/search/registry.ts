@@ -7,7 +7,7 @@ import { MlflowError } from "../errors";
 import { pyFloatRepr, pyInt, pyRepr, pyStrRepr, PyTuple, type PyValue } from "../python/builtins";
 import type { Dialect } from "../store/db";
 import { type Fragment, join, list, raw, sql } from "../store/sql";
-import { compare, sqlInteger } from "./experiments";
+import { compare, getIdentifier as experimentIdentifier, sqlInteger } from "./experiments";
 import type { Token } from "./sqlparse";
 import { T } from "./sqlparse";
 import {
@@ -141,22 +141,7 @@ export function versionOrderBy(requested: readonly string[]): OrderBy[] {
   for (const clause of orderBy) {
     const [value, ascending] = parseOrderByString(clause);
     // SearchExperimentsUtils._get_identifier; the entity type is then ignored (tags.name is name)
-    const identifier = value.trim();
-    const dot = identifier.indexOf(".");
-    let key = identifier;
-    let type = ATTRIBUTE;
-    if (dot >= 0) {
-      const entity = identifier.slice(0, dot);
-      key = identifier.slice(dot + 1);
-      if (!["attribute", "attributes", "tag", "tags"].includes(entity)) {
-        throw invalid(`Invalid entity type '${entity}'. Valid entity types are ('attribute', 'attributes', 'tag', 'tags')`);
-      }
-      type = entity.startsWith("tag") ? TAG : ATTRIBUTE;
-    }
-    key = trimBackticks(stripQuotes(key));
-    if (type === ATTRIBUTE && !VERSION_ORDER_KEYS.has(key)) {
-      throw invalid(`Invalid attribute key '${key}' specified. Valid keys are '${VERSION_ORDER_KEYS_REPR}'`);
-    }
+    const { key } = experimentIdentifier(value.trim(), VERSION_ORDER_KEYS, VERSION_ORDER_KEYS_REPR);
     if (!VERSION_ORDER_KEYS.has(key)) throw invalid(`Invalid order by key '${key}' specified. Valid keys are ${VERSION_ORDER_KEYS_REPR}`);
     const column = VERSION_COLUMNS[key]!;
     if (clauses.some((c) => c.column === column)) throw duplicate(orderBy);
