@@ -3,19 +3,10 @@
 import { MlflowError } from "../errors";
 import { pyFloatRepr, pyJson, pyLen, pyRepr } from "../python/builtins";
 import { normpath } from "../python/urllib";
+import type { LoggedMetric } from "../store/metrics";
 
 const invalid = MlflowError.invalid;
 
-/** A metric after the handler: Metric.from_proto's fields. */
-export interface MetricIn {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-  modelId?: string;
-  datasetName?: string;
-  datasetDigest?: string;
-}
 
 export interface KeyValue {
   key: string;
@@ -64,7 +55,7 @@ function lengthLimit(entity: string, limit: number, value: string, truncate = fa
 }
 
 /** _validate_metric (the value is always a float and the step a number once parsed). */
-export function validateMetric(m: MetricIn, path: string): void {
+export function validateMetric(m: LoggedMetric, path: string): void {
   validateName(m.key, at(path, "name"));
   if (m.timestamp < 0) {
     const message = `metric '${m.key}' (value=${pyFloatRepr(m.value)}). Timestamp must be a nonnegative long (64-bit integer) `;
@@ -106,7 +97,7 @@ function batchLimit(entity: string, limit: number, length: number): void {
  * SqlAlchemyStore.log_batch's checks, in its order: every metric, then every param and tag
  * (returned validated and truncated), the batch limits, unique param keys.
  */
-export function validateBatch(metrics: MetricIn[], params: KeyValue[], tags: KeyValue[]): { params: KeyValue[]; tags: KeyValue[] } {
+export function validateBatch(metrics: LoggedMetric[], params: KeyValue[], tags: KeyValue[]): { params: KeyValue[]; tags: KeyValue[] } {
   metrics.forEach((m, i) => validateMetric(m, `metrics[${i}]`));
   const checkedParams = params.map((p, i) => validateParam(p, `params[${i}]`));
   const checkedTags = tags.map((t, i) => validateTag(t, `tags[${i}]`));
