@@ -21,6 +21,7 @@ Options:
                                   Serve artifacts through the server (default on) [MLFLOW_SERVE_ARTIFACTS]
   --artifacts-destination URI     Where served artifacts live (default ${DEFAULTS.artifactsDestination})
                                   [MLFLOW_ARTIFACTS_DESTINATION]
+  --artifacts-only                Serve only the artifact routes [MLFLOW_ARTIFACTS_ONLY]
   --static-prefix PREFIX          URL prefix for every route [MLFLOW_STATIC_PREFIX]
   --python-url URL                The MLflow Python server to proxy other requests to [MLFLOW_BUN_PYTHON_URL]
   --pool-size N                   PostgreSQL connections (default ${DEFAULTS.poolSize}) [MLFLOW_BUN_POOL_SIZE]
@@ -44,6 +45,7 @@ export function parseArgs(argv: string[], env: Env = process.env): Config | "hel
   const args = argv[0] === "server" ? argv.slice(1) : [...argv];
   const values: Record<string, string> = {};
   let serveArtifacts: boolean | undefined;
+  let artifactsOnly: boolean | undefined;
   const valued: Record<string, string> = {
     "--host": "host", "-h": "host", "--port": "port", "-p": "port",
     "--backend-store-uri": "backendStoreUri", "--default-artifact-root": "defaultArtifactRoot",
@@ -56,6 +58,7 @@ export function parseArgs(argv: string[], env: Env = process.env): Config | "hel
     if (arg === "--version") return "version";
     if (arg === "--serve-artifacts") { serveArtifacts = true; continue; }
     if (arg === "--no-serve-artifacts") { serveArtifacts = false; continue; }
+    if (arg === "--artifacts-only") { artifactsOnly = true; continue; }
     const [flag, inline] = arg.includes("=") && arg.startsWith("--") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
     const key = valued[flag];
     if (!key) throw new UsageError(`No such option: ${arg}`);
@@ -93,6 +96,7 @@ export function parseArgs(argv: string[], env: Env = process.env): Config | "hel
     defaultArtifactRoot: resolveArtifactRoot(pick("defaultArtifactRoot", "MLFLOW_DEFAULT_ARTIFACT_ROOT"), serve),
     serveArtifacts: serve,
     artifactsDestination: pick("artifactsDestination", "MLFLOW_ARTIFACTS_DESTINATION") ?? DEFAULTS.artifactsDestination,
+    artifactsOnly: artifactsOnly ?? (env.MLFLOW_ARTIFACTS_ONLY ? parseBool(env.MLFLOW_ARTIFACTS_ONLY, "--artifacts-only") : DEFAULTS.artifactsOnly),
     pythonUrl: pythonUrl || undefined,
     staticPrefix,
     poolSize,

@@ -9,6 +9,8 @@ export interface Config {
   defaultArtifactRoot: string;
   serveArtifacts: boolean;
   artifactsDestination: string;
+  /** --artifacts-only: only the artifact routes are served; the tracking and registry APIs answer 503. */
+  artifactsOnly: boolean;
   /** The Python `mlflow server` every non-native request is forwarded to. */
   pythonUrl?: string;
   staticPrefix: string;
@@ -21,6 +23,7 @@ export const DEFAULTS = {
   backendStoreUri: "sqlite:///mlflow.db",
   serveArtifacts: true,
   artifactsDestination: "./mlartifacts",
+  artifactsOnly: false,
   staticPrefix: "",
   poolSize: 10,
 } as const;

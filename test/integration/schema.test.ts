@@ -74,6 +74,7 @@ function config(backendStoreUri: string, dir: string): Config {
     backendStoreUri,
     defaultArtifactRoot: resolveArtifactRoot(undefined, true),
     artifactsDestination: join(dir, "mlartifacts"),
+    artifactsOnly: false,
   };
 }
 

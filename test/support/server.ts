@@ -28,6 +28,7 @@ export async function startTestServer(dialect: Dialect, overrides: Partial<Confi
     backendStoreUri,
     defaultArtifactRoot: resolveArtifactRoot(undefined, true),
     artifactsDestination: join(dir, "mlartifacts"),
+    artifactsOnly: false,
     ...overrides,
   };
   const server = await startServer(config, { signals: false, quiet: true });
