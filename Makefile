@@ -31,6 +31,7 @@ run: build
 
 test: deps build typecheck
 	$(BUN) test/run.ts
+	$(BUN) bench/run.ts --mode smoke
 
 typecheck: node_modules/.installed
 	node_modules/.bin/tsc --noEmit -p .
@@ -49,3 +50,27 @@ check-generated: generate
 
 clean:
 	rm -rf dist .test-tmp
+
+# The Python package (python/) with the binary inside, as one platform wheel in dist/:
+# `pip install dist/mlflow_bun-*.whl` gives `mlflow-bun server`. See python/build_wheel.py.
+.PHONY: wheel
+WHEEL_SRC := python/pyproject.toml python/build_wheel.py $(shell find python/mlflow_bun -name '*.py')
+
+dist/.wheel: dist/mlflow-bun $(WHEEL_SRC) MLFLOW_VERSION
+	python3 python/build_wheel.py --binary dist/mlflow-bun --out dist
+	@touch $@
+
+wheel: dist/.wheel
+
+# Benchmarks (bench/README.md): mlflow-bun against MLflow's Python server and its peers, wrk load.
+# bench-smoke runs in seconds (part of `make test`), bench-quick in under 3 minutes, bench is the
+# full run (100,000-run scale data, every server, 3 rounds) and writes bench/results/.
+.PHONY: bench bench-quick bench-smoke
+bench: node_modules/.installed build
+	$(BUN) bench/run.ts --mode full
+
+bench-quick: node_modules/.installed build
+	$(BUN) bench/run.ts --mode quick
+
+bench-smoke: node_modules/.installed build
+	$(BUN) bench/run.ts --mode smoke

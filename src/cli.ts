@@ -2,11 +2,13 @@
 import { HELP, parseArgs, UsageError, VERSION } from "./args";
 import { startServer } from "./main";
 import { MLFLOW_VERSION } from "./server/app";
+import { isWorker, runWorker, superviseWorkers } from "./workers";
 
 async function run(): Promise<void> {
+  const argv = process.argv.slice(2);
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs(process.argv.slice(2));
+    parsed = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`Error: ${e.message} (see mlflow-bun --help)`);
@@ -14,8 +16,16 @@ async function run(): Promise<void> {
   }
   if (parsed === "help") return void process.stdout.write(HELP);
   if (parsed === "version") return void console.log(`mlflow-bun ${VERSION} (MLflow ${MLFLOW_VERSION} API, Bun ${Bun.version})`);
+  const config = parsed;
   try {
-    await startServer(parsed);
+    if (isWorker()) return await runWorker(config);
+    if (config.workspaceStoreUri && !config.enableWorkspaces) {
+      // mlflow server's own notice, word for word
+      console.error("Ignoring --workspace-store-uri because workspaces are not enabled. Use --enable-workspaces to activate workspace mode.");
+    }
+    if (config.workers > 1) return await superviseWorkers(config, argv);
+    // The banner says what goes to Python (everything, with --app-name or --enable-workspaces).
+    await startServer(config);
   } catch (e) {
     console.error(`Error: ${(e as Error).message}`);
     process.exit(1);

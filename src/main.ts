@@ -1,43 +1,104 @@
 // Start-up and shutdown: open the store, make sure the schema is MLflow's head, serve.
-import type { Config } from "./config";
+import { everythingProxied, separateRegistry, type Config } from "./config";
 import { createApp } from "./server/app";
+import { createProxy } from "./server/proxy";
+import { answeredByPython, createSecurity, type Security } from "./server/security";
 import { extraRoutes, nativeHandlers } from "./services/native";
-import { openDb } from "./store/db";
+import { openDb, type Db } from "./store/db";
 import { createStores } from "./store";
 import { ensureSchema } from "./store/schema";
 
 export interface RunningServer {
   url: string;
+  /** The start-up line: where it listens and what goes to Python. */
+  banner: string;
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: { signals?: boolean; quiet?: boolean } = {}): Promise<RunningServer> {
-  const db = openDb(config.backendStoreUri, { poolSize: config.poolSize });
+export interface StartOptions {
+  signals?: boolean;
+  quiet?: boolean;
+  /** Share the port with other processes (--workers): SO_REUSEPORT. */
+  reusePort?: boolean;
+}
+
+/** Creates the schema on an empty database (or checks it is MLflow's head) and the Default experiment. */
+export async function prepareDatabase(config: Config): Promise<void> {
+  const db = openDb(config.backendStoreUri, { poolSize: 1 });
   try {
     await ensureSchema(db);
-    const stores = createStores(db, config);
-    await stores.experiments.ensureDefaultExperiment();
-    const { app, native } = createApp({ config, handlers: nativeHandlers(stores, config), extraRoutes: extraRoutes(stores, config) });
-    const server = Bun.serve({ hostname: config.host, port: config.port, fetch: app.fetch, maxRequestBodySize: 1024 ** 3 });
-    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
-    if (!options.quiet) {
-      const proxied = config.pythonUrl ? `other requests proxied to ${config.pythonUrl}` : "no --python-url: other API paths answer 404";
-      console.log(`mlflow-bun listening on ${url} (${native.length} native routes; ${proxied})`);
+    await createStores(db, config).experiments.ensureDefaultExperiment();
+  } finally {
+    await db.close();
+  }
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const everything = everythingProxied(config);
+  // Those modes serve nothing natively: Python's whole stack (its own security middleware
+  // included, seeing the client's Host header, which the proxy forwards) answers.
+  const db = everything ? undefined : openDb(config.backendStoreUri, { poolSize: config.poolSize });
+  try {
+    let fetch: (request: Request) => Response | Promise<Response>;
+    let what: string;
+    if (everything) {
+      fetch = createProxy(config.pythonUrl!);
+      what = `${everything}: every request is proxied to ${config.pythonUrl}`;
+    } else {
+      ({ fetch, what } = await nativeApp(config, db!));
     }
+    const server = Bun.serve({ hostname: config.host, port: config.port, fetch, maxRequestBodySize: 1024 ** 3, reusePort: options.reusePort });
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
+    const banner = `mlflow-bun listening on ${url} (${what})`;
+    if (!options.quiet) console.log(banner);
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         await server.stop(false); // stop accepting; let in-flight requests finish
-        await db.close();
+        await db?.close();
       })());
     if (options.signals !== false) {
       for (const signal of ["SIGINT", "SIGTERM"] as const) {
         process.once(signal, () => void stop().then(() => process.exit(0)));
       }
     }
-    return { url, stop };
+    return { url, banner, stop };
   } catch (e) {
-    await db.close().catch(() => {});
+    await db?.close().catch(() => {});
     throw e;
   }
+}
+
+async function nativeApp(config: Config, db: Db) {
+  await ensureSchema(db);
+  const stores = createStores(db, config);
+  await stores.experiments.ensureDefaultExperiment();
+  const handlers = nativeHandlers(stores, config);
+  const { app, native } = createApp({ config, handlers, extraRoutes: extraRoutes(stores, config) });
+  const proxied = config.pythonUrl ? `other requests proxied to ${config.pythonUrl}` : "no --python-url: other API paths answer 404";
+  const registry = separateRegistry(config) ? "; --registry-store-uri: the registry API goes to Python" : "";
+  const security = createSecurity(config);
+  const fetch = security ? secured(security, app.fetch) : (request: Request) => app.fetch(withParsableUrl(request));
+  return { fetch, what: `${native.length} native routes; ${proxied}${registry}` };
+}
+
+/** MLflow's security middleware around the app; Python's answers already carry its headers. */
+function secured(security: Security, fetch: (request: Request) => Response | Promise<Response>) {
+  return async (request: Request): Promise<Response> => {
+    const early = security.screen(request);
+    if (early) return early;
+    const response = await fetch(withParsableUrl(request));
+    return answeredByPython(response) ? response : security.decorate(request, response);
+  };
+}
+
+/**
+ * Bun builds request.url from the Host header; a Host the middleware accepts but a URL cannot hold
+ * (MLflow's default allow-list has `fc00:*`, matching a bare IPv6 address) would fail every
+ * `new URL(request.url)` downstream, so such a request gets a neutral authority instead.
+ */
+function withParsableUrl(request: Request): Request {
+  if (URL.canParse(request.url)) return request;
+  const rest = request.url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
+  return new Request(`http://localhost${rest.startsWith("/") ? rest : `/${rest}`}`, request);
 }

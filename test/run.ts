@@ -46,6 +46,10 @@ try {
   const results = [
     await suite("bun:test", [bun, "test", "--reporter=junit", `--reporter-outfile=${tmp}/bun.xml`, "test/unit", "test/integration"], `${tmp}/bun.xml`, env),
     await suite("pytest", [python, "-m", "pytest", "test/parity", "-q", `--junitxml=${tmp}/pytest.xml`, "-p", "no:cacheprovider"], `${tmp}/pytest.xml`, env),
+    // The Python package: the wheel installed into a fresh venv, `mlflow-bun server` end to end.
+    await suite("launcher", [python, "-m", "pytest", "test/launcher", "-q", `--junitxml=${tmp}/launcher.xml`, "-p", "no:cacheprovider"], `${tmp}/launcher.xml`, env),
+    // The MLflow web UI in Chromium through mlflow-bun (installs Debian's chromium when missing).
+    await suite("browser", [bun, "test", "--reporter=junit", `--reporter-outfile=${tmp}/browser.xml`, "test/browser"], `${tmp}/browser.xml`, env),
   ];
   for (const r of results) {
     totals.passed += r.passed;

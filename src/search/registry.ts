@@ -4,7 +4,7 @@
 // _update_query_to_exclude_prompts, the _parse_search_*_order_by methods) for what the clauses
 // mean in SQL. The sqlparse port and the shared SearchUtils pieces come from ./utils.
 import { MlflowError } from "../errors";
-import { pyFloatRepr, pyInt, pyRepr, pyStrRepr, PyTuple, type PyValue } from "../python/builtins";
+import { PyError, pyFloatRepr, pyInt, pyRepr, pyStrRepr, PyTuple, type PyValue } from "../python/builtins";
 import type { Dialect } from "../store/db";
 import { type Fragment, join, list, raw, sql } from "../store/sql";
 import { compare, getIdentifier as experimentIdentifier, sqlInteger } from "./experiments";
@@ -12,10 +12,29 @@ import type { Token } from "./sqlparse";
 import { T } from "./sqlparse";
 import {
   ATTRIBUTE, type Clause, invalid, joinInComparisonTokens, NUMERIC_VALUE_TYPES, parseFilterStatement, parseListFromSqlToken,
-  parseOrderByString, STRING_VALUE_TYPES, stripQuotes, TAG, trimBackticks, validateComparison,
+  parseOrderByString, parseStartOffset, STRING_VALUE_TYPES, stripQuotes, TAG, trimBackticks, validateComparison,
 } from "./utils";
 
 export const IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt";
+
+/**
+ * The registry store parses filters, order_by clauses and page tokens before it opens a session,
+ * so a Python exception there (ast.literal_eval's ValueError, shlex's, a token that is not a
+ * dict) is not made an INTERNAL_ERROR as the tracking store's session does: it escapes the
+ * handler, and Flask answers its 500 page. The shared parsers report such exceptions as
+ * INTERNAL_ERROR (the only use they make of that code): turn them back into the exception.
+ */
+function uncaught<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof MlflowError && e.code === "INTERNAL_ERROR") throw new PyError("ValueError", e.message);
+    throw e;
+  }
+}
+
+/** SearchUtils.parse_start_offset_from_page_token, as the registry store calls it. */
+export const registryStartOffset = (pageToken: string | undefined) => uncaught(() => parseStartOffset(pageToken));
 
 // MLflow prints these Python sets in its messages; a set's order is per-process in Python
 // (hash randomisation). These are orders the real server printed.
@@ -72,7 +91,7 @@ function getValue(type: string, key: string, token: Token, g: Grammar): PyValue 
     if (!g.listKeys.includes(key)) {
       throw invalid(`Only ${pyRepr([...g.listKeys].sort())} attributes support comparison with a list of quoted string values.`);
     }
-    return parseListFromSqlToken(token);
+    return uncaught(() => parseListFromSqlToken(token));
   }
   if (g.numeric && token.ttype !== null && NUMERIC_VALUE_TYPES.includes(token.ttype as any)) {
     if (!g.numeric.has(key)) throw invalid(`Only the '${VERSION_NUMERIC_REPR}' attributes support comparison with numeric values.`);
@@ -116,7 +135,7 @@ const duplicate = (orderBy: readonly string[]) => new MlflowError(`\`order_by\` 
 export function modelOrderBy(orderBy: readonly string[]): OrderBy[] {
   const clauses: OrderBy[] = [];
   for (const clause of orderBy) {
-    const [value, ascending] = parseOrderByString(clause);
+    const [value, ascending] = uncaught(() => parseOrderByString(clause));
     const key = value.trim();
     if (!["timestamp", "last_updated_timestamp", "name"].includes(key)) {
       throw invalid(`Invalid order by key '${key}' specified. Valid keys are '${MODEL_ORDER_KEYS_REPR}'`);
@@ -139,7 +158,7 @@ export function versionOrderBy(requested: readonly string[]): OrderBy[] {
   const orderBy = requested.length ? requested : ["last_updated_timestamp DESC", "name ASC", "version_number DESC"];
   const clauses: OrderBy[] = [];
   for (const clause of orderBy) {
-    const [value, ascending] = parseOrderByString(clause);
+    const [value, ascending] = uncaught(() => parseOrderByString(clause));
     // SearchExperimentsUtils._get_identifier; the entity type is then ignored (tags.name is name)
     const { key } = experimentIdentifier(value.trim(), VERSION_ORDER_KEYS, VERSION_ORDER_KEYS_REPR);
     if (!VERSION_ORDER_KEYS.has(key)) throw invalid(`Invalid order by key '${key}' specified. Valid keys are ${VERSION_ORDER_KEYS_REPR}`);

@@ -6,10 +6,12 @@ import { MlflowError } from "../errors";
 import type { NativeHandlers } from "../generated/contract";
 import { mountNative, type RpcRoute } from "../generated/routes";
 import { AnsweredByPython } from "../services/artifacts";
+import { artifactsOnlyDisabled, flaskRule } from "../services/artifact-responses";
 import type { RequestContext } from "../services/context";
 import type { ExtraRoute } from "../services/native";
 import { docsRoutes } from "./docs";
 import { createProxy } from "./proxy";
+import { markedAsPython } from "./security";
 import { parseRequest } from "./request";
 import { errorResponse, json, toMlflowError } from "./response";
 
@@ -24,7 +26,7 @@ export interface AppOptions {
 
 export function createApp({ config, handlers, extraRoutes = [] }: AppOptions) {
   const prefix = config.staticPrefix.replace(/\/+$/, "");
-  const proxy = config.pythonUrl ? createProxy(config.pythonUrl) : undefined;
+  const proxy = config.pythonUrl ? markedAsPython(createProxy(config.pythonUrl)) : undefined;
   // strictPath: `/create/` is not `/create` (Flask answers 404 for it).
   const app = new Elysia({ strictPath: true });
 
@@ -34,6 +36,7 @@ export function createApp({ config, handlers, extraRoutes = [] }: AppOptions) {
         route.method,
         prefix + path,
         async ({ request, params }: { request: Request; params: Record<string, string> }) => {
+          if (config.artifactsOnly && route.service !== "MlflowArtifactsService") return artifactsOnlyDisabled(flaskRule(prefix + path, route.wildcard));
           try {
             const pathParams = { ...params };
             if (route.wildcard && "*" in pathParams) {
@@ -60,8 +63,10 @@ export function createApp({ config, handlers, extraRoutes = [] }: AppOptions) {
       route.method,
       prefix + route.path,
       async ({ request }: { request: Request }) => {
+        if (config.artifactsOnly && route.tracking) return artifactsOnlyDisabled(prefix + route.path);
         try {
-          return await route.handler(request);
+          const result = await route.handler(request);
+          return result instanceof AnsweredByPython ? answerByPython(request, result.reason) : result;
         } catch (e) {
           const error = toMlflowError(e);
           if (error.status >= 500) console.error(`Error in ${route.path}: ${error.message}`);
@@ -84,12 +89,13 @@ export function createApp({ config, handlers, extraRoutes = [] }: AppOptions) {
   app.get(`${prefix}/version`, () => new Response(MLFLOW_VERSION, { headers: { "content-type": "text/plain; charset=utf-8" } }));
   for (const [path, handler] of Object.entries(docsRoutes(prefix))) app.get(path, handler);
 
-  const methodsOf = nativeMethods([...native, ...extraRoutes.map((r) => ({ method: r.method, paths: [r.path] }))], prefix);
+  const plain = [{ method: "GET" as const, paths: ["/health", "/version"] }]; // for Flask's automatic OPTIONS answer
+  const methodsOf = nativeMethods([...native, ...extraRoutes.map((r) => ({ method: r.method, paths: [r.path] })), ...plain], prefix);
   app.all("/*", ({ request }: { request: Request }) => {
     if (proxy) return proxy(request);
     const path = new URL(request.url).pathname;
     const allowed = methodsOf(path);
-    if (allowed.length) return methodNotAllowed(allowed);
+    if (allowed.length) return request.method === "OPTIONS" ? flaskOptions(allowed) : methodNotAllowed(allowed);
     return errorResponse(new MlflowError(`No API endpoint for ${request.method} ${path}.`, "ENDPOINT_NOT_FOUND"));
   }, { parse: "none" } as any);
 
@@ -114,6 +120,13 @@ function nativeMethods(routes: Pick<RpcRoute, "method" | "paths">[], prefix: str
     })),
   );
   return (path) => [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
+}
+
+/** Flask's automatic OPTIONS answer: 200, no body, the route's methods in Allow. */
+function flaskOptions(methods: string[]): Response {
+  const allow = new Set([...methods, "OPTIONS"]);
+  if (allow.has("GET")) allow.add("HEAD");
+  return new Response(null, { status: 200, headers: { "content-type": "text/html; charset=utf-8", allow: [...allow].sort().join(", ") } });
 }
 
 /** Flask's (Werkzeug's) 405 page, Allow header included, as `mlflow server` answers it. */

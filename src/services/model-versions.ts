@@ -1,7 +1,7 @@
 // The model-version handlers of handlers.py: each one's request schema, then MLflow's checks in
 // MLflow's order (handler, then what the store method validates before its queries), then the
 // store (store/model-versions.ts). create-model-version's source rules are in model-sources.ts.
-// Webhook deliveries (deliver_webhook) are not made.
+// After a successful write, the webhook MLflow delivers for it (services/webhooks.ts).
 import type { Config } from "../config";
 import { MlflowError } from "../errors";
 import type * as M from "../generated/types";
@@ -19,6 +19,8 @@ import {
 } from "./registry";
 import { validate } from "./validate";
 import { flaskInternalServerError } from "./flask";
+import { EVENTS, modelVersionCreated, payload } from "./webhook-payloads";
+import { webhooksFor } from "./webhooks";
 
 const invalid = MlflowError.invalid;
 const PROMPT_SOURCES = ["dummy-source", "prompt-template"];
@@ -27,6 +29,7 @@ const ACTIVE_STAGES = ["Staging", "Production"];
 export function modelVersionsService(stores: Stores, config: Config) {
   const store = stores.modelVersions;
   const models = stores.registeredModels;
+  const webhooks = webhooksFor(stores);
   const lookups: SourceLookups = {
     runArtifactUri: (runId) => store.runArtifactUri(runId),
     loggedModelLocation: async (modelId) => (await store.loggedModel(modelId))?.artifactLocation,
@@ -107,6 +110,8 @@ export function modelVersionsService(stores: Stores, config: Config) {
           if (modelId) await validateSourceModel(source, modelId, lookups);
           else await validateSourceRun(source, runId ?? "", lookups);
         }
+        // the payload's run_id is the handler's, before the store fills it in from a logged model
+        const hookRunId = runId;
         // SqlAlchemyStore.create_model_version, before its session
         validateModelName(name);
         for (const t of tags) validateModelVersionTag(t.key, t.value);
@@ -139,6 +144,10 @@ export function modelVersionsService(stores: Stores, config: Config) {
         });
         if (after === "internal-server-error") return flaskInternalServerError() as never;
         if (after) throw after;
+        const hook = modelVersionCreated({
+          name, version: String(version.version), isPrompt, tags, description: req.description ?? "", source, runId: hookRunId,
+        });
+        webhooks.deliver(hook.event, hook.data);
         return { model_version: version };
       });
     },
@@ -215,6 +224,10 @@ export function modelVersionsService(stores: Stores, config: Config) {
       const version = parseVersion(req.version!);
       validateModelVersionTag(req.key!, req.value ?? "");
       await store.setTag(req.name!, version, req.key!, req.value ?? "");
+      webhooks.afterWrite(
+        req.name!, { model: EVENTS.modelVersionTagSet, prompt: EVENTS.promptVersionTagSet },
+        payload([["name", req.name!], ["version", req.version!], ["key", req.key!], ["value", req.value ?? ""]]),
+      );
       return {};
     },
 
@@ -224,6 +237,10 @@ export function modelVersionsService(stores: Stores, config: Config) {
       const version = parseVersion(req.version!);
       validateTagName(req.key!);
       await store.deleteTag(req.name!, version, req.key!);
+      webhooks.afterWrite(
+        req.name!, { model: EVENTS.modelVersionTagDeleted, prompt: EVENTS.promptVersionTagDeleted },
+        payload([["name", req.name!], ["version", req.version!], ["key", req.key!]]),
+      );
       return {};
     },
   };

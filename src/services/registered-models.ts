@@ -1,6 +1,6 @@
 // The registered-model handlers of handlers.py: each one's request schema, then the checks its
 // store method makes before touching the database (in MLflow's order), then the store
-// (store/registered-models.ts). Webhook deliveries (deliver_webhook) are not made.
+// (store/registered-models.ts), then the webhook MLflow delivers for the write (services/webhooks.ts).
 import type * as M from "../generated/types";
 import { IS_PROMPT_TAG_KEY } from "../search/registry";
 import type { Stores } from "../store";
@@ -10,9 +10,12 @@ import {
   validateRegisteredModelTag, validateTagName,
 } from "./registry";
 import { validate } from "./validate";
+import { EVENTS, payload, registeredModelCreated } from "./webhook-payloads";
+import { webhooksFor } from "./webhooks";
 
 export function registeredModelsService(stores: Stores) {
   const store = stores.registeredModels;
+  const webhooks = webhooksFor(stores);
   const named = (ctx: RequestContext) => validate({ name: ["string", "required"] }, ctx);
 
   return {
@@ -23,7 +26,10 @@ export function registeredModelsService(stores: Stores) {
       validateModelName(name);
       for (const t of tags) validateRegisteredModelTag(t.key, t.value);
       const hasPromptTag = tags.some((t) => t.key === IS_PROMPT_TAG_KEY);
-      return { registered_model: await store.create(name, req.description ?? "", tags, hasPromptTag) };
+      const registered_model = await store.create(name, req.description ?? "", tags, hasPromptTag);
+      const hook = registeredModelCreated(name, tags, req.description ?? "");
+      webhooks.deliver(hook.event, hook.data);
+      return { registered_model };
     },
 
     async getRegisteredModel(req: M.mlflow_GetRegisteredModel, ctx: RequestContext): Promise<M.mlflow_GetRegisteredModel_Response> {
@@ -83,6 +89,7 @@ export function registeredModelsService(stores: Stores) {
       validateModelName(req.name!);
       validateRegisteredModelTag(req.key!, req.value ?? "");
       await store.setTag(req.name!, req.key!, req.value ?? "");
+      webhooks.afterWrite(req.name!, { prompt: EVENTS.promptTagSet }, payload([["name", req.name!], ["key", req.key!], ["value", req.value ?? ""]]));
       return {};
     },
 
@@ -91,6 +98,7 @@ export function registeredModelsService(stores: Stores) {
       validateModelName(req.name!);
       validateTagName(req.key!);
       await store.deleteTag(req.name!, req.key!);
+      webhooks.afterWrite(req.name!, { prompt: EVENTS.promptTagDeleted }, payload([["name", req.name!], ["key", req.key!]]));
       return {};
     },
 
@@ -102,6 +110,10 @@ export function registeredModelsService(stores: Stores) {
       const version = parseVersion(req.version!);
       validateModelName(req.name!);
       await store.setAlias(req.name!, req.alias!, version);
+      webhooks.afterWrite(
+        req.name!, { model: EVENTS.modelVersionAliasCreated, prompt: EVENTS.promptAliasCreated },
+        payload([["name", req.name!], ["alias", req.alias!], ["version", req.version!]]),
+      );
       return {};
     },
 
@@ -110,6 +122,9 @@ export function registeredModelsService(stores: Stores) {
       validateModelName(req.name!);
       validateAliasName(req.alias!);
       await store.deleteAlias(req.name!, req.alias!);
+      webhooks.afterWrite(
+        req.name!, { model: EVENTS.modelVersionAliasDeleted, prompt: EVENTS.promptAliasDeleted }, payload([["name", req.name!], ["alias", req.alias!]]),
+      );
       return {};
     },
 

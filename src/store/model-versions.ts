@@ -7,8 +7,8 @@
 import { MlflowError } from "../errors";
 import type * as M from "../generated/types";
 import { jsonLoads, PyDict, pyJsonDumps, type PyValue } from "../python/builtins";
-import { orderBySql, parseVersionFilter, versionFilterSql, versionOrderBy } from "../search/registry";
-import { createPageToken, parseStartOffset } from "../search/utils";
+import { orderBySql, parseVersionFilter, registryStartOffset, versionFilterSql, versionOrderBy } from "../search/registry";
+import { createPageToken } from "../search/utils";
 import type { Db, Dialect, Row } from "./db";
 import {
   aliasesOf, checkLimits, limitOffset, modelAliases, modelNotFound, pgInsert, pgUpdate, STAGE_DELETED_INTERNAL, type Tag, tooLong,
@@ -204,7 +204,7 @@ export class ModelVersionStore {
     const clauses = parseVersionFilter(p.filter);
     const { conditions, bindError } = versionFilterSql(clauses, this.dialect);
     const orderBy = versionOrderBy(p.orderBy);
-    const offset = parseStartOffset(p.pageToken);
+    const offset = registryStartOffset(p.pageToken);
     const limit = p.maxResults + 1;
     checkLimits(this.dialect, limit, p.pageToken ? offset : 0);
     if (bindError) throw bindError;

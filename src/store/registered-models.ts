@@ -5,8 +5,8 @@
 import { MlflowError } from "../errors";
 import type * as M from "../generated/types";
 import { pyStrRepr } from "../python/builtins";
-import { IS_PROMPT_TAG_KEY, modelFilterSql, modelOrderBy, orderBySql, parseModelFilter } from "../search/registry";
-import { createPageToken, parseStartOffset } from "../search/utils";
+import { IS_PROMPT_TAG_KEY, modelFilterSql, modelOrderBy, orderBySql, parseModelFilter, registryStartOffset } from "../search/registry";
+import { createPageToken } from "../search/utils";
 import type { Db, Dialect } from "./db";
 import {
   aliasesOf, aliasProtos, AUTOFLUSH, among, allVersions, canonicalStage, checkLimits, fullModel, latestPerStage, limitOffset, modelAliases,
@@ -129,7 +129,7 @@ export class RegisteredModelStore {
     }
     const clauses = parseModelFilter(p.filter);
     const orderBy = modelOrderBy(p.orderBy);
-    const offset = parseStartOffset(p.pageToken);
+    const offset = registryStartOffset(p.pageToken);
     const { conditions, bindError } = modelFilterSql(clauses, this.dialect);
     const limit = p.maxResults + 1;
     checkLimits(this.dialect, limit, p.pageToken ? offset : 0);

@@ -124,7 +124,7 @@ describe("informational flags", () => {
 describe("usage errors exit 2 with one line on stderr", () => {
   const cases: [string, string[], Record<string, string>, RegExp][] = [
     ["an unknown flag", ["--bogus"], {}, /^Error: No such option: --bogus/],
-    ["an unknown flag after `server`", ["server", "--workers", "4"], {}, /^Error: No such option: --workers/],
+    ["an unknown flag after `server`", ["server", "--no-such-flag", "4"], {}, /^Error: No such option: --no-such-flag/],
     ["a bad --backend-store-uri", ["--backend-store-uri", "mysql://u@h/db"], {}, /^Error: Invalid value for '--backend-store-uri': Unsupported backend store URI 'mysql:\/\/u@h\/db'/],
     ["a malformed --backend-store-uri", ["--backend-store-uri", "mlruns"], {}, /^Error: Invalid value for '--backend-store-uri'/],
     ["a bad MLFLOW_BACKEND_STORE_URI", [], { MLFLOW_BACKEND_STORE_URI: "file:///tmp/mlruns" }, /^Error: Invalid value for '--backend-store-uri'/],

@@ -221,7 +221,13 @@ describe("proxy to --python-url", () => {
 
   beforeAll(async () => {
     up = startUpstream();
-    s = await startTestServer("sqlite", { pythonUrl: up.url });
+    // A gs: destination is not served natively, so artifact uploads stream through the proxy.
+    // The Host test below sends mlflow.example.com, which MLflow's default allow-list refuses.
+    s = await startTestServer("sqlite", {
+      pythonUrl: up.url,
+      artifactsDestination: "gs://bucket/x",
+      allowedHosts: "mlflow.example.com:8080,127.0.0.1:*",
+    });
   }, 30_000);
   afterAll(async () => {
     await s?.stop();

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { openDb, type Db } from "../../src/store/db";
 import { sql } from "../../src/store/sql";
 import { DIALECTS, startTestServer, type TestServer } from "../support/server";
-import { fails, failsLike, invalid, notFound, registryClient, SCHEMA_HINT, token } from "./registry-helpers";
+import { b64, fails, failsLike, flask500, invalid, notFound, registryClient, SCHEMA_HINT, token } from "./registry-helpers";
 
 const RELATIVE = (s: string) =>
   `Invalid model version source: '${s}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, ` +
@@ -444,6 +444,12 @@ for (const dialect of DIALECTS) {
         } else {
           expect((await searchVersions({ filter: "version_number = 99999999999999999999999" })).body).toEqual({});
         }
+      });
+
+      test("a Python exception while parsing the request is Flask's 500 page (the store parses outside its session)", async () => {
+        await flask500(searchVersions({ filter: "run_id IN (a, b)" })); // ast.literal_eval: ValueError
+        await flask500(searchVersions({ page_token: b64("[1]") })); // 'list' object has no attribute 'get'
+        await flask500(searchVersions({ page_token: "é" })); // base64: ValueError
       });
     });
   });

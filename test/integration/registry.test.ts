@@ -460,6 +460,15 @@ for (const dialect of DIALECTS) {
           await fails(searchModels({ filter: "name = ('a','b')" }), 400, "BAD_REQUEST", "operator does not exist: character varying = record");
         }
       });
+
+      test("a Python exception while parsing the request is Flask's 500 page (the store parses outside its session)", async () => {
+        await flask500(searchModels({ filter: "name IN (a, b)" })); // ast.literal_eval: ValueError
+        await flask500(searchModels({ page_token: b64("[1]") })); // 'list' object has no attribute 'get'
+        await flask500(searchModels({ page_token: b64('{"offset": [1]}') })); // int([1]): TypeError
+        await flask500(searchModels({ page_token: "é" })); // base64: ValueError
+        // MLflow's own INTERNAL_ERROR stays JSON
+        await fails(searchModels({ order_by: ["name", "name DESC"] }), 500, "INTERNAL_ERROR", "`order_by` contains duplicate fields: ['name', 'name DESC']");
+      });
     });
   });
 }

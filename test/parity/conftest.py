@@ -106,7 +106,7 @@ class ServerPool:
     pytest_collection_finish), and all stopped, their databases dropped, when the session ends.
 
     * ("pair", dialect): the real MLflow server and mlflow-bun, each on its own fresh database —
-      the differential tests' pair, shared by test_differential.py and test_differential_runs.py
+      the differential tests' pair, shared by the test_differential*.py modules
       (each creates what it compares; a step's ids are named after the step, not numbered, so
       what the other module left behind changes nothing that is compared);
     * ("shared", dialect): the real MLflow server and mlflow-bun on ONE fresh database

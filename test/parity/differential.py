@@ -1,5 +1,6 @@
-"""The differential machinery shared by test_differential.py (experiments) and
-test_differential_runs.py (runs, metrics, artifacts).
+"""The differential machinery shared by test_differential.py (experiments),
+test_differential_runs.py (runs, metrics, artifacts) and test_differential_registry.py (the model
+registry).
 
 A differential test is a list of `Step`s: one request each, sent in order to the real MLflow
 server and to mlflow-bun (each on its own fresh database) and compared response by response.
@@ -442,8 +443,8 @@ class Suite:
     known_differences: step name -> (reason, dialects): deliberate, documented differences
     (docs/differences.md), each a strict xfail, so a step that starts to match fails until it is
     taken off the list.
-    sleep_after: path suffixes after which to wait a few milliseconds, so that times the servers
-    take from their clocks are distinct and orderings by them agree.
+    sleep_after: path suffixes after which a write (POST, PATCH, DELETE) waits a few milliseconds,
+    so that times the servers take from their clocks are distinct and orderings by them agree.
     replay_all_earlier: when a step runs without the steps before it (``-k``), replay all of them
     (uncompared) instead of only those it refers to: for suites where a step's answer depends on
     everything logged before (latest metrics, histories).
@@ -492,7 +493,7 @@ class Suite:
         py, bun = states["python"], states["bun"]
         a = py.send(step)
         b = bun.send(step)
-        if step.method == "POST" and step.path.rstrip("/").endswith(self.sleep_after):
+        if step.method in ("POST", "PATCH", "DELETE") and step.path.rstrip("/").endswith(self.sleep_after):
             time.sleep(0.003)  # distinct millisecond timestamps, so time orderings agree
         py.learn(step, a.body, a.request.body)
         bun.learn(step, b.body, b.request.body)

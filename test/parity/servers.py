@@ -253,15 +253,32 @@ def _base_env() -> dict:
     return env
 
 
-def start_bun(backend_store_uri: str, workdir: Path, default_artifact_root: str | None = None) -> Server:
+def start_bun(
+    backend_store_uri: str,
+    workdir: Path,
+    default_artifact_root: str | None = None,
+    extra_env: dict | None = None,
+    extra_args: list[str] | None = None,
+) -> Server:
+    """`extra_env`: variables added to the server's environment (e.g. MLFLOW_WEBHOOK_*);
+    `extra_args`: `mlflow server` options appended to the command line (both servers take them)."""
     port = free_port()
     cmd = [*bun_command(), "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", backend_store_uri]
     if default_artifact_root is not None:
         cmd += ["--default-artifact-root", default_artifact_root]
-    return _spawn("bun", cmd, _base_env(), workdir, port, backend_store_uri, BUN_START_TIMEOUT)
+    cmd += extra_args or []
+    return _spawn("bun", cmd, {**_base_env(), **(extra_env or {})}, workdir, port, backend_store_uri, BUN_START_TIMEOUT)
 
 
-def start_python(backend_store_uri: str, workdir: Path, default_artifact_root: str | None = None) -> Server:
+def start_python(
+    backend_store_uri: str,
+    workdir: Path,
+    default_artifact_root: str | None = None,
+    extra_env: dict | None = None,
+    extra_args: list[str] | None = None,
+) -> Server:
+    """`extra_env`: variables added to the server's environment (e.g. MLFLOW_WEBHOOK_*);
+    `extra_args`: `mlflow server` options appended to the command line (both servers take them)."""
     port = free_port()
     cmd = [
         str(VENV_BIN / "mlflow"), "server",
@@ -271,9 +288,11 @@ def start_python(backend_store_uri: str, workdir: Path, default_artifact_root: s
     ]
     if default_artifact_root is not None:
         cmd += ["--default-artifact-root", default_artifact_root]
+    cmd += extra_args or []
     env = _base_env()
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra_env or {})
     return _spawn("python", cmd, env, workdir, port, backend_store_uri, PYTHON_START_TIMEOUT)
 
 

@@ -5,6 +5,21 @@ import { resolve } from "node:path";
 import { parseArgs, UsageError } from "../../src/args";
 import type { Config } from "../../src/config";
 
+/** The fields beyond the original ones, at `mlflow server`'s defaults (workers: see the --workers tests). */
+const SERVER_DEFAULTS = {
+  artifactsPresignedOnly: false,
+  workers: 1,
+  registryStoreUri: undefined,
+  readReplicaBackendStoreUri: undefined,
+  appName: undefined,
+  enableWorkspaces: false,
+  workspaceStoreUri: undefined,
+  disableSecurityMiddleware: false,
+  allowedHosts: undefined,
+  corsAllowedOrigins: undefined,
+  xFrameOptions: "SAMEORIGIN",
+};
+
 const parse = (argv: string[], env: Record<string, string | undefined> = {}) => parseArgs(argv, env) as Config;
 
 function usageError(argv: string[], env: Record<string, string | undefined> = {}): UsageError {
@@ -30,6 +45,7 @@ describe("defaults", () => {
       pythonUrl: undefined,
       staticPrefix: "",
       poolSize: 10,
+      ...SERVER_DEFAULTS,
     });
   });
 
@@ -74,6 +90,7 @@ describe("flags", () => {
       pythonUrl: "http://127.0.0.1:5001",
       staticPrefix: "/mlflow",
       poolSize: 4,
+      ...SERVER_DEFAULTS,
     });
     expect(parse(["--host", "::1", "--port=0"])).toMatchObject({ host: "::1", port: 0 });
   });
@@ -139,6 +156,7 @@ describe("environment variables", () => {
       pythonUrl: "http://python:5001",
       staticPrefix: "/env",
       poolSize: 3,
+      ...SERVER_DEFAULTS,
     });
   });
 
@@ -166,7 +184,7 @@ describe("environment variables", () => {
 describe("usage errors", () => {
   test("an unknown flag or argument", () => {
     expect(usageError(["--bogus"]).message).toBe("No such option: --bogus");
-    expect(usageError(["server", "--workers", "4"]).message).toBe("No such option: --workers");
+    expect(usageError(["server", "--bogus-workers", "4"]).message).toBe("No such option: --bogus-workers");
     expect(usageError(["serve"]).message).toBe("No such option: serve");
   });
 
@@ -207,5 +225,166 @@ describe("--static-prefix", () => {
     expect(() => parseArgs(["--static-prefix", "/x/"], {})).toThrow("--static-prefix should not end with a '/'.");
     expect(() => parseArgs(["--static-prefix", "/{x}"], {})).toThrow("--static-prefix must not contain '{' or '}'.");
     expect((parseArgs(["--static-prefix", "/mlflow"], {}) as any).staticPrefix).toBe("/mlflow");
+  });
+});
+
+describe("every option of `mlflow server`", () => {
+  const PY = ["--python-url", "http://127.0.0.1:5001"];
+
+  test("security middleware options and their environment variables", () => {
+    const c = parse(["--allowed-hosts", "a.example.com,10.0.*", "--cors-allowed-origins=https://app.example.com", "--x-frame-options", "DENY"]);
+    expect(c).toMatchObject({ allowedHosts: "a.example.com,10.0.*", corsAllowedOrigins: "https://app.example.com", xFrameOptions: "DENY", disableSecurityMiddleware: false });
+    expect(parse(["--disable-security-middleware"]).disableSecurityMiddleware).toBe(true);
+    const env = { MLFLOW_SERVER_ALLOWED_HOSTS: "h.example", MLFLOW_SERVER_CORS_ALLOWED_ORIGINS: "https://o.example", MLFLOW_SERVER_X_FRAME_OPTIONS: "NONE", MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE: "true" };
+    expect(parse([], env)).toMatchObject({ allowedHosts: "h.example", corsAllowedOrigins: "https://o.example", xFrameOptions: "NONE", disableSecurityMiddleware: true });
+    expect(parse(["--allowed-hosts", "flag.example"], env).allowedHosts).toBe("flag.example");
+    // click's boolean spellings for the flag's envvar
+    expect(parse([], { MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE: "off" }).disableSecurityMiddleware).toBe(false);
+    expect(usageError([], { MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE: "sure" }).message).toBe("Invalid value for '--disable-security-middleware': 'sure' is not a valid boolean.");
+  });
+
+  test("-w/--workers and MLFLOW_WORKERS: the number of processes; 0 or less is one, as uvicorn takes it", () => {
+    expect(parse(["-w", "3"]).workers).toBe(3);
+    expect(parse(["--workers=2"]).workers).toBe(2);
+    expect(parse(["-w4"]).workers).toBe(4);
+    expect(parse([], { MLFLOW_WORKERS: "5" }).workers).toBe(5);
+    expect(parse(["--workers", "2"], { MLFLOW_WORKERS: "5" }).workers).toBe(2);
+    expect(parse(["--workers", "0"]).workers).toBe(1);
+    expect(parse(["--workers", " 2 "]).workers).toBe(2);
+    expect(usageError(["--workers", "many"]).message).toBe("Invalid value for '--workers': 'many' is not a valid integer.");
+    expect(usageError([], { MLFLOW_WORKERS: "1.5" }).message).toBe("Invalid value for '--workers': '1.5' is not a valid integer.");
+    expect(usageError(["-w"]).message).toBe("Option '-w' requires an argument.");
+  });
+
+  test("several workers cannot share an in-memory SQLite database", () => {
+    expect(usageError(["--workers", "2", "--backend-store-uri", "sqlite://"]).message).toBe(
+      "--workers 2 cannot serve an in-memory SQLite database (sqlite://): each worker would have its own.",
+    );
+    expect(parse(["--workers", "1", "--backend-store-uri", "sqlite://"]).workers).toBe(1);
+  });
+
+  test("-p and -h take attached values as click does", () => {
+    expect(parse(["-p5001", "-h0.0.0.0"])).toMatchObject({ port: 5001, host: "0.0.0.0" });
+  });
+
+  test("store URIs: registry, read replica, workspaces", () => {
+    const c = parse(["--registry-store-uri", "sqlite:///mlflow.db", "--read-replica-backend-store-uri", "postgresql://replica/db", "--workspace-store-uri", "postgresql://ws/db"]);
+    expect(c).toMatchObject({ registryStoreUri: "sqlite:///mlflow.db", readReplicaBackendStoreUri: "postgresql://replica/db", workspaceStoreUri: "postgresql://ws/db" });
+    const env = { MLFLOW_REGISTRY_STORE_URI: "sqlite:///mlflow.db", MLFLOW_READ_REPLICA_BACKEND_STORE_URI: "postgresql://r/db", MLFLOW_WORKSPACE_STORE_URI: "postgresql://w/db" };
+    expect(parse([], env)).toMatchObject({ registryStoreUri: "sqlite:///mlflow.db", readReplicaBackendStoreUri: "postgresql://r/db", workspaceStoreUri: "postgresql://w/db" });
+  });
+
+  test("options for the Python process only are accepted (and validated as mlflow server does)", () => {
+    const c = parse([
+      "--uvicorn-opts", "--timeout-keep-alive 30", "--expose-prometheus", "/tmp/prom",
+      "--secrets-cache-ttl", "120", "--secrets-cache-max-size", "50", "--trace-archival-config", import.meta.path,
+    ]);
+    expect(c).toEqual(parse([]));
+    expect(parse(["--gunicorn-opts", "--timeout 60"])).toEqual(parse([]));
+    expect(parse(["--waitress-opts", "--threads 4"])).toEqual(parse([]));
+    expect(parse(["--dev"])).toEqual(parse([]));
+    const env = { MLFLOW_GUNICORN_OPTS: "--timeout 1", MLFLOW_EXPOSE_PROMETHEUS: "/tmp/p", MLFLOW_TRACE_ARCHIVAL_CONFIG: import.meta.path };
+    expect(parse([], env)).toEqual(parse([]));
+  });
+
+  test("their usage errors, word for word", () => {
+    const multiple = "Cannot specify multiple server options. Choose one of: '--gunicorn-opts', '--waitress-opts', or '--uvicorn-opts'.";
+    expect(usageError(["--gunicorn-opts", "a", "--uvicorn-opts", "b"]).message).toBe(multiple);
+    expect(usageError(["--waitress-opts", "a"], { MLFLOW_UVICORN_OPTS: "b" }).message).toBe(multiple);
+    expect(usageError(["--dev", "--waitress-opts", "a"]).message).toBe(multiple);
+    expect(usageError(["--dev", "--gunicorn-opts", "a"]).message).toBe("'--dev' and '--gunicorn-opts' cannot be specified together.");
+    expect(usageError(["--dev", "--uvicorn-opts", "a"]).message).toBe("'--dev' and '--uvicorn-opts' cannot be specified together.");
+    expect(usageError(["--dev", "--app-name", "basic-auth", ...PY]).message).toBe(
+      "'--dev' cannot be used with '--app-name'. Development mode with auto-reload is only supported for the default MLflow tracking server.",
+    );
+    expect(usageError(["--dev=1"]).message).toBe("Option '--dev' does not take a value.");
+    const security =
+      "Security middleware parameters (--allowed-hosts, --cors-allowed-origins, --disable-security-middleware) are only supported with the default uvicorn server. " +
+      "They cannot be used with --gunicorn-opts or --waitress-opts. To use security features, run without specifying a server option (uses uvicorn by default) or explicitly use --uvicorn-opts.";
+    expect(usageError(["--gunicorn-opts", "a", "--allowed-hosts", "x"]).message).toBe(security);
+    expect(usageError(["--waitress-opts", "a", "--disable-security-middleware"]).message).toBe(security);
+    expect(usageError(["--cors-allowed-origins", "x"], { MLFLOW_GUNICORN_OPTS: "a" }).message).toBe(security);
+    // only the command line counts: Docker images set the envvars
+    expect(parse(["--gunicorn-opts", "a"], { MLFLOW_SERVER_ALLOWED_HOSTS: "x" }).allowedHosts).toBe("x");
+    expect(usageError(["--secrets-cache-ttl", "5"]).message).toBe("Invalid value for '--secrets-cache-ttl': 5 is not in the range 10<=x<=300.");
+    expect(usageError(["--secrets-cache-ttl", "x"]).message).toBe("Invalid value for '--secrets-cache-ttl': 'x' is not a valid integer range.");
+    expect(usageError(["--secrets-cache-max-size", "0"]).message).toBe("Invalid value for '--secrets-cache-max-size': 0 is not in the range 1<=x<=10000.");
+    expect(usageError(["--secrets-cache-max-size", "10001"]).message).toBe("Invalid value for '--secrets-cache-max-size': 10001 is not in the range 1<=x<=10000.");
+    expect(usageError(["--trace-archival-config", "/nonexistent.yaml"]).message).toBe("Invalid value for '--trace-archival-config': File '/nonexistent.yaml' does not exist.");
+    expect(usageError(["--trace-archival-config", import.meta.dir]).message).toBe(`Invalid value for '--trace-archival-config': File '${import.meta.dir}' is a directory.`);
+  });
+
+  test("--artifacts-presigned-only and MLFLOW_ARTIFACTS_PRESIGNED_ONLY", () => {
+    expect(parse(["--artifacts-presigned-only", "--artifacts-destination", "s3://bucket/a"]).artifactsPresignedOnly).toBe(true);
+    expect(parse(["--artifacts-destination", "gs://b"], { MLFLOW_ARTIFACTS_PRESIGNED_ONLY: "TRUE" }).artifactsPresignedOnly).toBe(true);
+    expect(parse([], { MLFLOW_ARTIFACTS_PRESIGNED_ONLY: "0" }).artifactsPresignedOnly).toBe(false);
+    // click accepts "yes"; MLflow's own parser, which `mlflow server` consults next, does not
+    expect(usageError([], { MLFLOW_ARTIFACTS_PRESIGNED_ONLY: "yes" }).message).toBe(
+      "MLFLOW_ARTIFACTS_PRESIGNED_ONLY value must be one of ['true', 'false', '1', '0'] (case-insensitive), but got yes",
+    );
+    expect(usageError(["--artifacts-presigned-only", "--no-serve-artifacts"]).message).toBe(
+      "--artifacts-presigned-only requires artifact serving to be enabled; --no-serve-artifacts is not supported.",
+    );
+    expect(usageError(["--artifacts-presigned-only"]).message).toBe(
+      "--artifacts-presigned-only requires an artifacts destination that supports presigned uploads and presigned downloads (got './mlartifacts').",
+    );
+    expect(usageError(["--artifacts-presigned-only", "--artifacts-destination", "file:///srv/a"]).message).toContain("(got 'file:///srv/a')");
+  });
+
+  test("--artifacts-only combinations mlflow server refuses", () => {
+    expect(usageError(["--artifacts-only", "--backend-store-uri", "sqlite:///other.db"]).message).toBe(
+      "You are starting a tracking server in `--artifacts-only` mode and have provided a value for `--backend_store_uri`: 'sqlite:///other.db'. " +
+        "A tracking server in `--artifacts-only` mode cannot have a value set for `--backend_store_uri` to properly proxy access to the artifact storage location.",
+    );
+    expect(parse(["--artifacts-only", "--backend-store-uri", "sqlite:///mlflow.db"]).artifactsOnly).toBe(true);
+    expect(usageError(["--artifacts-only", "--enable-workspaces", ...PY]).message).toBe(
+      "--workspace-store-uri is required when combining --enable-workspaces with --artifacts-only so artifact requests can be validated against a workspace provider.",
+    );
+    expect(usageError(["--artifacts-only", "--trace-archival-config", import.meta.path]).message).toBe(
+      "--trace-archival-config cannot be combined with --artifacts-only because artifact-only servers do not initialize the tracking store required for server-owned trace archival.",
+    );
+  });
+
+  test("MLFLOW_WORKSPACE is client-only", () => {
+    expect(usageError([], { MLFLOW_WORKSPACE: "team-a" }).message).toBe("MLFLOW_WORKSPACE=team-a is client-only. Unset it before starting the server.");
+  });
+});
+
+describe("modes only the Python server can serve", () => {
+  const PY = ["--python-url", "http://127.0.0.1:5001"];
+
+  test("--app-name: accepted with --python-url, refused without", () => {
+    expect(parse(["--app-name", "basic-auth", ...PY]).appName).toBe("basic-auth");
+    expect(usageError(["--app-name", "basic-auth"]).message).toBe(
+      "--app-name basic-auth needs --python-url: mlflow-bun does not implement it, so every request must go to the MLflow Python server.",
+    );
+  });
+
+  test("--enable-workspaces / --disable-workspaces and MLFLOW_ENABLE_WORKSPACES", () => {
+    expect(parse(["--enable-workspaces", ...PY]).enableWorkspaces).toBe(true);
+    expect(parse(["--enable-workspaces", "--disable-workspaces"]).enableWorkspaces).toBe(false);
+    expect(parse(PY, { MLFLOW_ENABLE_WORKSPACES: "1" }).enableWorkspaces).toBe(true);
+    // mlflow server reads the envvar itself, unless either flag is on the command line
+    expect(parse(["--disable-workspaces"], { MLFLOW_ENABLE_WORKSPACES: "true" }).enableWorkspaces).toBe(false);
+    expect(parse(["--disable-workspaces"], { MLFLOW_ENABLE_WORKSPACES: "bogus" }).enableWorkspaces).toBe(false);
+    expect(parse([], { MLFLOW_ENABLE_WORKSPACES: "false" }).enableWorkspaces).toBe(false);
+    expect(usageError([], { MLFLOW_ENABLE_WORKSPACES: "on" }).message).toBe(
+      "MLFLOW_ENABLE_WORKSPACES value must be one of ['true', 'false', '1', '0'] (case-insensitive), but got on",
+    );
+    expect(usageError(["--enable-workspaces"]).message).toBe(
+      "--enable-workspaces needs --python-url: mlflow-bun does not implement it, so every request must go to the MLflow Python server.",
+    );
+  });
+
+  test("--registry-store-uri: the backend store is native; any other store needs --python-url", () => {
+    for (const same of ["sqlite:///mlflow.db", `sqlite:///${process.cwd()}/mlflow.db`]) {
+      expect(parse(["--registry-store-uri", same]).registryStoreUri).toBe(same);
+    }
+    expect(parse(["--backend-store-uri", "postgresql://h/db", "--registry-store-uri", "postgresql+psycopg2://h/db"]).registryStoreUri).toBe("postgresql+psycopg2://h/db");
+    expect(parse(["--registry-store-uri", "sqlite:///registry.db", ...PY]).registryStoreUri).toBe("sqlite:///registry.db");
+    expect(usageError(["--registry-store-uri", "sqlite:///registry.db"]).message).toBe(
+      "--registry-store-uri sqlite:///registry.db is not the backend store: the model registry API needs --python-url to reach it.",
+    );
+    expect(usageError([], { MLFLOW_REGISTRY_STORE_URI: "mysql://u@h/reg" }).message).toContain("needs --python-url");
   });
 });

@@ -1,0 +1,119 @@
+// Results: per (workload, server) across rounds → one row; the Markdown tables.
+export interface Sample {
+  round: number;
+  workload: string;
+  server: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  errorDetail?: string;
+  rssMb?: number;
+  /** Set when the workload could not be run at all against this server. */
+  failed?: string;
+}
+
+export interface ServerReport {
+  name: string;
+  kind: string;
+  dialect: string;
+  version?: string;
+  status: "ok" | "not installed" | "did not start" | "setup failed";
+  reason?: string;
+  /** First 2xx of GET /health after process start, per start. */
+  starts: { db: string; ms: number }[];
+  data?: { how: string; seconds: number; requests?: number };
+  peakRssMb?: number;
+}
+
+export interface Row {
+  workload: string;
+  server: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  requests: number;
+  rssMb?: number;
+  ratio?: number;
+  failed?: string;
+  rounds: number;
+}
+
+const median = (xs: number[]) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Rows in workload order, servers in the given order; ratio = rps / baseline rps (same workload). */
+export function aggregate(samples: Sample[], workloadOrder: string[], serverOrder: string[], baselineOf: (server: string) => string | undefined): Row[] {
+  const rows: Row[] = [];
+  for (const w of workloadOrder) {
+    for (const s of serverOrder) {
+      const mine = samples.filter((x) => x.workload === w && x.server === s);
+      if (!mine.length) continue;
+      const ran = mine.filter((x) => !x.failed);
+      const errors = mine.reduce((n, x) => n + x.errors, 0);
+      const requests = mine.reduce((n, x) => n + x.requests, 0);
+      let failed = mine.find((x) => x.failed)?.failed;
+      if (!failed && errors > 0) failed = `${errors} errors (${[...new Set(mine.map((x) => x.errorDetail).filter(Boolean))].join("; ")})`;
+      if (!failed && requests === 0) failed = "no request completed";
+      const rss = mine.map((x) => x.rssMb).filter((x): x is number => x !== undefined);
+      rows.push({
+        workload: w, server: s, rps: median(ran.map((x) => x.rps)), p50Ms: median(ran.map((x) => x.p50Ms)), p99Ms: median(ran.map((x) => x.p99Ms)),
+        errors, requests, rssMb: rss.length ? Math.max(...rss) : undefined, failed, rounds: mine.length,
+      });
+    }
+  }
+  for (const r of rows) {
+    const base = baselineOf(r.server);
+    const b = rows.find((x) => x.workload === r.workload && x.server === base);
+    if (b && !b.failed && !r.failed && b.rps > 0) r.ratio = r.rps / b.rps;
+  }
+  return rows;
+}
+
+const num = (x: number | undefined, digits = 1) =>
+  x === undefined || Number.isNaN(x) ? "–" : x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(digits);
+
+export function markdownTable(rows: Row[]): string {
+  const lines = [
+    "| Workload | Server | req/s | p50 ms | p99 ms | n | errors | RSS peak MB | × Python |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  let last = "";
+  for (const r of rows) {
+    const w = r.workload === last ? "" : r.workload;
+    last = r.workload;
+    if (r.failed && r.requests === 0) {
+      // no answer inside the window is slowness, not an error: TIMEOUT; anything else FAILED
+      const label = r.errors === 0 && r.failed.startsWith("no request completed") ? "TIMEOUT" : "FAILED";
+      lines.push(`| ${w} | ${r.server} | ${label} | | | 0 | ${r.errors || ""} | ${num(r.rssMb, 0)} | ${esc(r.failed)} |`);
+      continue;
+    }
+    const rps = r.failed ? `FAILED (${num(r.rps)})` : num(r.rps);
+    lines.push(
+      `| ${w} | ${r.server} | ${rps} | ${num(r.p50Ms, 2)} | ${num(r.p99Ms, 2)} | ${r.requests.toLocaleString("en-US")} | ${r.errors} | ${num(r.rssMb, 0)} | ${r.ratio === undefined ? "–" : `${r.ratio.toFixed(2)}×`} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 200);
+
+export function serversTable(servers: ServerReport[]): string {
+  const lines = [
+    "| Server | Version | Status | First /health after start | Data set | Build s | Peak RSS MB |",
+    "|---|---|---|---|---|--:|--:|",
+  ];
+  for (const s of servers) {
+    const starts = s.starts.map((x) => `${Math.round(x.ms).toLocaleString("en-US")} ms (${x.db})`).join(", ") || "–";
+    lines.push(
+      `| ${s.name} | ${esc(s.version ?? "–")} | ${s.status}${s.reason ? `: ${esc(s.reason)}` : ""} | ${starts} | ${esc(s.data?.how ?? "–")} | ${s.data ? s.data.seconds.toFixed(1) : "–"} | ${num(s.peakRssMb, 0)} |`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,404 @@
+// The benchmark harness. `bun bench/run.ts --mode smoke|quick|full [options]`
+//   (make bench-smoke / bench-quick / bench). See bench/README.md.
+//
+// Each server gets its own fresh database (PostgreSQL databases on one server, or SQLite files),
+// the same data set (built through its own REST API, or cloned from the server that shares its
+// schema), and the same workloads with the same client concurrency; per round, each workload
+// runs against every server in turn (A B C D, A B C D …). Results: bench/results/<timestamp>.json
+// and .md (smoke: bench/.tmp/smoke-latest.*, so `make test` leaves no files behind).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { ensurePostgres, type PgServer } from "../test/support/pg-cluster";
+import { aggregate, markdownTable, serversTable, type Sample, type ServerReport } from "./report";
+import {
+  allSpecs, BENCH, BUN, Databases, install, start, TMP,
+  type Database, type Running, type ServerSpec,
+} from "./servers";
+import { buildDataset, drain, pageTenToken, workloads, type Dataset, type Scale, type Workload } from "./workloads";
+import { load, parse, resolveGenerator, type LoadResult } from "./wrk";
+
+type Mode = "smoke" | "quick" | "full";
+
+interface Options {
+  mode: Mode;
+  servers?: string[];
+  seconds: number;
+  rounds: number;
+  concurrency: number;
+  writers: number;
+  scale: Scale;
+  floor: boolean;
+  ceiling: boolean;
+  loadgen: "auto" | "bun";
+  keep: boolean;
+  buildParallel: number;
+  /** Seconds per (workload, server) of an unrecorded round 0; 0 = none. */
+  warmup: number;
+  /** A server still busy this many seconds after a workload is restarted. */
+  drainCap: number;
+}
+
+const cores = cpus().length;
+
+const MODES: Record<Mode, Omit<Options, "mode" | "loadgen" | "keep">> = {
+  smoke: {
+    servers: ["mlflow-bun/sqlite"], seconds: 1, rounds: 1, concurrency: 4, writers: 8, floor: false, ceiling: true, buildParallel: 4,
+    warmup: 0, drainCap: 30,
+    scale: { runs: 300, metricSteps: 1, historyPoints: 1_000, bulkRuns: 2, bulkSteps: 100, pageSize: 1 },
+  },
+  quick: {
+    servers: ["mlflow-bun/pg", "mlflow-python/pg"], seconds: 2, rounds: 1, concurrency: 16, writers: 32, floor: true, ceiling: true, buildParallel: 8,
+    warmup: 0, drainCap: 30,
+    scale: { runs: 1_000, metricSteps: 5, historyPoints: 25_000, bulkRuns: 20, bulkSteps: 1_000, pageSize: 100 },
+  },
+  full: {
+    seconds: 10, rounds: 3, concurrency: 16, writers: 32, floor: true, ceiling: true, buildParallel: 8,
+    warmup: 2, drainCap: 300,
+    scale: { runs: 100_000, metricSteps: 10, historyPoints: 25_000, bulkRuns: 100, bulkSteps: 10_000, pageSize: 100 },
+  },
+};
+
+function parseArgs(argv: string[]): Options {
+  const get = (name: string) => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return undefined;
+    return argv[i]!.includes("=") ? argv[i]!.split("=").slice(1).join("=") : argv[i + 1];
+  };
+  if (argv.includes("--help")) {
+    console.log(`bun bench/run.ts --mode smoke|quick|full
+  --servers a,b        server rows to run (names as in the table; default per mode; "all")
+  --seconds N          per workload per server per round      --rounds N
+  --concurrency N      client connections (all workloads but the writers one)
+  --writers N          connections of the concurrent-writers workload
+  --runs N             runs in the scale experiment            --steps N  steps per metric there
+  --history N          points of the GetMetricHistory metric
+  --bulk-runs N --bulk-steps N   the get-history-bulk-interval data
+  --page-size N        max_results of the run searches (default 100)
+  --warmup N           seconds per workload and server of an unrecorded round 0 (full: 2)
+  --drain-cap N        restart a server still busy N s after a workload (full: 300)
+  --no-floor --no-ceiling        leave out those rows
+  --loadgen bun        use the Bun load generator even when wrk is there
+  --keep               keep the databases afterwards`);
+    process.exit(0);
+  }
+  const mode = (get("mode") ?? "quick") as Mode;
+  if (!MODES[mode]) throw new Error(`--mode must be smoke, quick or full`);
+  const base = MODES[mode];
+  const int = (name: string, dflt: number) => (get(name) === undefined ? dflt : Number(get(name)));
+  const servers = get("servers");
+  return {
+    mode,
+    servers: servers === "all" ? undefined : servers ? servers.split(",").map((s) => s.trim()) : base.servers,
+    seconds: int("seconds", base.seconds),
+    rounds: int("rounds", base.rounds),
+    concurrency: int("concurrency", base.concurrency),
+    writers: int("writers", base.writers),
+    scale: {
+      runs: int("runs", base.scale.runs), metricSteps: int("steps", base.scale.metricSteps), historyPoints: int("history", base.scale.historyPoints),
+      bulkRuns: int("bulk-runs", base.scale.bulkRuns), bulkSteps: int("bulk-steps", base.scale.bulkSteps), pageSize: int("page-size", base.scale.pageSize),
+    },
+    floor: base.floor && !argv.includes("--no-floor"),
+    ceiling: base.ceiling && !argv.includes("--no-ceiling"),
+    loadgen: get("loadgen") === "bun" ? "bun" : "auto",
+    keep: argv.includes("--keep"),
+    buildParallel: base.buildParallel,
+    warmup: int("warmup", base.warmup),
+    drainCap: int("drain-cap", base.drainCap),
+  };
+}
+
+const t0 = performance.now();
+const log = (s: string) => console.log(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}`);
+
+interface Live {
+  spec: ServerSpec;
+  report: ServerReport;
+  db?: Database;
+  running?: Running;
+  dataset?: Dataset;
+  workloads?: Workload[];
+  pageTokenError?: string;
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "Z");
+  const runId = stamp.replace(/[^0-9]/g, "").slice(2, 14);
+  log(`mode ${opts.mode}: ${opts.seconds}s × ${opts.rounds} round(s), concurrency ${opts.concurrency}, writers ${opts.writers}, scale ${JSON.stringify(opts.scale)}`);
+
+  const known = allSpecs(cores);
+  const specs = opts.servers ? opts.servers.map((n) => known.find((s) => s.name === n) ?? (() => { throw new Error(`unknown server ${n}; known: ${known.map((s) => s.name).join(", ")}`); })()) : known;
+  const needPg = specs.some((s) => s.dialect === "postgres") || opts.floor;
+
+  const gen = await resolveGenerator(opts.mode !== "smoke", opts.loadgen === "bun");
+  log(`load generator: ${gen.kind}${gen.note ? ` (${gen.note})` : ""}`);
+
+  let pg: PgServer | undefined;
+  if (needPg) {
+    pg = await ensurePostgres();
+    log(`PostgreSQL: ${pg.kind}`);
+  }
+  const dbs = new Databases(pg?.url, runId);
+  const live: Live[] = specs.map((spec) => ({
+    spec, report: { name: spec.name, kind: spec.kind, dialect: spec.dialect, status: "ok", starts: [] },
+  }));
+  const byName = (n: string) => live.find((l) => l.spec.name === n);
+  let ceiling: Running | undefined;
+  let floorDb: { url: string; experimentId: string; runs: string[] } | undefined;
+  const samples: Sample[] = [];
+  const scriptDir = `${TMP}/${runId}/scripts`;
+
+  const fail = (l: Live, status: ServerReport["status"], reason: string) => {
+    l.report.status = status;
+    l.report.reason = reason;
+    log(`${l.spec.name}: ${status}: ${reason}`);
+  };
+
+  const startLive = async (l: Live, dbLabel: string): Promise<boolean> => {
+    try {
+      l.running = await start(l.spec, dbs, l.db);
+      l.report.starts.push({ db: dbLabel, ms: l.running.firstHealthMs });
+      log(`${l.spec.name}: up in ${Math.round(l.running.firstHealthMs)} ms (${dbLabel} database), pid ${l.running.pid}`);
+      return true;
+    } catch (e) {
+      fail(l, "did not start", String((e as Error).message ?? e));
+      return false;
+    }
+  };
+
+  try {
+    // 1. install, fresh databases, builders build their data set
+    for (const l of live) {
+      const inst = await install(l.spec.kind);
+      l.report.version = inst.version;
+      if (!inst.ok) {
+        fail(l, "not installed", inst.reason ?? "?");
+        continue;
+      }
+      if (l.spec.dialect === "postgres" && !pg) {
+        fail(l, "did not start", "no PostgreSQL");
+        continue;
+      }
+      if (l.spec.cloneFrom && byName(l.spec.cloneFrom)) continue; // phase 2
+      l.db = await dbs.fresh(l.spec.name, l.spec.dialect);
+      if (!(await startLive(l, "empty"))) continue;
+      log(`${l.spec.name}: building the data set through its API …`);
+      try {
+        l.dataset = await buildDataset(l.running!.url, opts.scale, opts.buildParallel, log);
+        l.report.data = l.dataset.build;
+        log(`${l.spec.name}: data set built in ${l.dataset.build.seconds.toFixed(1)} s (${l.dataset.build.requests} requests)`);
+      } catch (e) {
+        fail(l, "setup failed", String((e as Error).message ?? e));
+        await l.running!.stop();
+        l.report.peakRssMb = l.running!.rss.peakMb;
+        l.running = undefined;
+      }
+    }
+
+    // 2. clones: the source is stopped while its database is copied, then started again
+    for (const l of live) {
+      if (!l.spec.cloneFrom || l.report.status !== "ok" || l.running) continue;
+      const src = byName(l.spec.cloneFrom);
+      if (!src) continue;
+      if (!src.dataset || !src.db) {
+        fail(l, "setup failed", `the data set comes from ${src.spec.name}, which has none (${src.report.reason ?? src.report.status})`);
+        continue;
+      }
+      if (src.running) {
+        src.report.peakRssMb = Math.max(src.report.peakRssMb ?? 0, src.running.rss.peakMb);
+        await src.running.stop();
+        src.running = undefined;
+      }
+      const c0 = performance.now();
+      l.db = await dbs.clone(l.spec.name, src.db);
+      const seconds = (performance.now() - c0) / 1000;
+      l.dataset = src.dataset;
+      l.report.data = {
+        how: `cloned from ${src.spec.name}'s database (${src.db.dialect === "postgres" ? "CREATE DATABASE … TEMPLATE" : "file copy"}); built there in ${src.dataset.build.seconds.toFixed(1)} s`,
+        seconds,
+      };
+      log(`${l.spec.name}: database cloned from ${src.spec.name} in ${seconds.toFixed(1)} s`);
+      await startLive(l, "loaded");
+    }
+    for (const l of live) {
+      if (l.report.status === "ok" && !l.running && l.dataset) await startLive(l, "loaded");
+    }
+
+    // 3. the floor's database (mlflow-bun's schema, made by a short-lived mlflow-bun) and the ceiling
+    if (opts.floor && pg) {
+      const spec: ServerSpec = { name: "floor-setup", kind: "mlflow-bun", dialect: "postgres" };
+      const db = await dbs.fresh("floor", "postgres");
+      try {
+        const r = await start(spec, dbs, db);
+        const post = async (path: string, body: unknown) => (await (await fetch(`${r.url}/api/2.0/mlflow${path}`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })).json()) as any;
+        const experimentId = (await post("/experiments/create", { name: "floor" })).experiment_id;
+        const runs: string[] = [];
+        for (let i = 0; i < 64; i++) runs.push((await post("/runs/create", { experiment_id: experimentId, start_time: Date.now() })).run.info.run_id);
+        await r.stop();
+        floorDb = { url: dbs.url(db, "postgres"), experimentId, runs };
+      } catch (e) {
+        log(`floor: setup failed: ${e}`);
+      }
+    }
+    if (opts.ceiling) {
+      try {
+        ceiling = await start({ name: "ceiling", kind: "ceiling", dialect: "sqlite" }, dbs, undefined);
+      } catch (e) {
+        log(`ceiling: did not start: ${e}`);
+      }
+    }
+
+    // 4. per server: its workloads (page 10 needs the server's own page token)
+    const active = () => live.filter((l) => l.running);
+    for (const l of active()) {
+      let token: string | undefined;
+      try {
+        token = await pageTenToken(l.running!.url, l.dataset!);
+        if (!token) l.pageTokenError = "fewer than 10 pages";
+      } catch (e) {
+        l.pageTokenError = String((e as Error).message ?? e);
+      }
+      l.workloads = workloads(l.dataset!, opts.concurrency, opts.writers, token, opts.scale.pageSize);
+    }
+    const order: string[] = [];
+    for (const w of workloads(emptyDataset(), opts.concurrency, opts.writers, "x")) order.push(w.name);
+
+    // 5. rounds, interleaved
+    for (let round = opts.warmup > 0 ? 0 : 1; round <= opts.rounds; round++) {
+      const seconds = round === 0 ? opts.warmup : opts.seconds;
+      const record = (x: Sample) => {
+        if (round > 0) samples.push(x);
+      };
+      if (ceiling) {
+        const w: Workload = { name: CEILING_NAME, method: "GET", path: "/", concurrency: opts.concurrency };
+        ceiling.rss.mark();
+        const r = await load(gen, ceiling.url, w, seconds, scriptDir, "ceiling");
+        record(sample(round, CEILING_NAME, "bun-serve (trivial)", r, ceiling.rss.mark()));
+      }
+      for (const name of order) {
+        for (const l of active()) {
+          const w = l.workloads!.find((x) => x.name === name);
+          if (!w) {
+            record({ round, workload: name, server: l.spec.name, rps: NaN, p50Ms: NaN, p99Ms: NaN, requests: 0, errors: 0, failed: `not run: no page-10 token (${l.pageTokenError})` });
+            continue;
+          }
+          l.running!.rss.mark();
+          try {
+            const r = await load(gen, l.running!.url, w, seconds, scriptDir, `${l.spec.name}-${w.name}`);
+            const waited = await drain(l.running!.url, opts.drainCap);
+            const s = sample(round, name, l.spec.name, r, l.running!.rss.mark());
+            if (r.requests === 0) s.failed = `no request completed within ${seconds} s${waited > 1 ? ` (server busy ${waited.toFixed(0)} s more)` : ""}`;
+            record(s);
+            if (waited >= opts.drainCap) {
+              log(`${l.spec.name}: still busy ${opts.drainCap} s after ${name}: restarting it`);
+              l.report.peakRssMb = Math.max(l.report.peakRssMb ?? 0, l.running!.rss.peakMb);
+              await l.running!.stop();
+              l.running = undefined;
+              await startLive(l, `restart after ${name}`);
+            }
+          } catch (e) {
+            record({ round, workload: name, server: l.spec.name, rps: NaN, p50Ms: NaN, p99Ms: NaN, requests: 0, errors: 0, failed: String((e as Error).message ?? e) });
+          }
+          const s = round > 0 ? samples.at(-1)! : undefined;
+          if (s) log(`round ${round} ${name.padEnd(24)} ${l.spec.name.padEnd(22)} ${s.failed ? `FAILED ${s.failed}` : `${s.rps.toFixed(1)} req/s p50 ${s.p50Ms.toFixed(2)} ms p99 ${s.p99Ms.toFixed(2)} ms errors ${s.errors}`}`);
+        }
+        const w0 = workloads(emptyDataset(), opts.concurrency, opts.writers, "x").find((x) => x.name === name)!;
+        if (floorDb && w0.floor) {
+          const cfg = {
+            dbUrl: floorDb.url, kind: w0.floor, concurrency: w0.concurrency, seconds,
+            experimentId: floorDb.experimentId, runs: floorDb.runs, metrics: w0.floorItems?.metrics ?? 1, params: w0.floorItems?.params ?? 0,
+          };
+          const file = `${scriptDir}/floor-${name.replace(/[^a-z0-9]+/gi, "_")}.json`;
+          mkdirSync(scriptDir, { recursive: true });
+          await Bun.write(file, JSON.stringify(cfg));
+          const p = Bun.spawn([BUN, `${BENCH}/floor.ts`, file], { stdout: "pipe", stderr: "pipe" });
+          const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+          await p.exited;
+          try {
+            const r = parse(out + err, "bun-loadgen");
+            record(sample(round, name, "floor: postgres.js SQL", r, undefined));
+            if (r.errors && round > 0) samples.at(-1)!.errorDetail = err.trim().split("\n")[0];
+          } catch (e) {
+            record({ round, workload: name, server: "floor: postgres.js SQL", rps: NaN, p50Ms: NaN, p99Ms: NaN, requests: 0, errors: 0, failed: String(e) });
+          }
+        }
+      }
+    }
+  } finally {
+    for (const l of live) {
+      if (l.running) {
+        l.report.peakRssMb = Math.max(l.report.peakRssMb ?? 0, l.running.rss.peakMb);
+        await l.running.stop();
+      }
+    }
+    await ceiling?.stop();
+    if (!opts.keep) await dbs.dropAll();
+    await pg?.stop();
+  }
+
+  // 6. report
+  const serverOrder = [...(ceiling ? ["bun-serve (trivial)"] : []), ...live.map((l) => l.spec.name), "floor: postgres.js SQL"];
+  const baselineOf = (server: string) => {
+    const l = byName(server);
+    const dialect = l?.spec.dialect ?? "postgres";
+    return live.find((x) => x.spec.baseline && x.spec.dialect === dialect && x.report.status === "ok")?.spec.name
+      ?? live.find((x) => x.spec.baseline && x.report.status === "ok")?.spec.name;
+  };
+  const workloadOrder = [CEILING_NAME, ...workloads(emptyDataset(), opts.concurrency, opts.writers, "x").map((w) => w.name)];
+  const rows = aggregate(samples, workloadOrder, serverOrder, baselineOf);
+  const machine = { cores, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), cpu: cpus()[0]?.model, bun: Bun.version, platform: process.platform };
+  const result = {
+    timestamp: new Date().toISOString(), mode: opts.mode, machine, options: opts,
+    loadGenerator: gen, servers: live.map((l) => l.report), rows, samples,
+  };
+  const md = [
+    `# Benchmark ${opts.mode} run, ${result.timestamp}`,
+    "",
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB; Bun ${machine.bun}. Load generator: ${gen.kind}${gen.note ? ` (${gen.note})` : ""}. ` +
+      `${opts.seconds} s per workload per server per round, ${opts.rounds} round(s), servers interleaved; ${opts.concurrency} connections (writers workload: ${opts.writers}). ` +
+      `Scale experiment: ${opts.scale.runs.toLocaleString("en-US")} runs × (10 params, 10 tags, 20 metrics × ${opts.scale.metricSteps} steps); history ${opts.scale.historyPoints.toLocaleString("en-US")} points; bulk ${opts.scale.bulkRuns} runs × ${opts.scale.bulkSteps.toLocaleString("en-US")} steps.`,
+    "",
+    "req/s, p50 and p99 are medians over rounds; n is the requests completed (all rounds); RSS peak is the server's memory during the workload (one process: VmHWM; a process tree: summed PSS); × Python is req/s over `mlflow-python` (default workers) of the same dialect in this run. A workload with any non-2xx answer or socket error is FAILED, whatever its speed; TIMEOUT means no request completed inside the window (requests still running when it closes are not counted).",
+    "",
+    markdownTable(rows),
+    "",
+    "## Servers",
+    "",
+    serversTable(live.map((l) => l.report)),
+    "",
+  ].join("\n");
+
+  const outDir = opts.mode === "smoke" ? TMP : `${BENCH}/results`;
+  mkdirSync(outDir, { recursive: true });
+  const base = opts.mode === "smoke" ? `${outDir}/smoke-latest` : `${outDir}/${stamp}-${opts.mode}`;
+  writeFileSync(`${base}.json`, JSON.stringify(result, null, 2));
+  writeFileSync(`${base}.md`, md);
+  console.log(`\n${md}`);
+  log(`results: ${base}.json, ${base}.md`);
+
+  if (opts.mode === "smoke") {
+    // the harness must stay runnable: every mlflow-bun workload answered, without errors
+    const slow = rows.filter((r) => r.server.startsWith("mlflow-bun") && r.errors === 0 && r.failed?.startsWith("no request completed"));
+    for (const r of slow) console.warn(`bench-smoke warning: ${r.workload} on ${r.server}: ${r.failed}`);
+    const bad = rows.filter((r) => r.server.startsWith("mlflow-bun") && r.failed && !slow.includes(r));
+    const down = live.filter((l) => l.spec.kind === "mlflow-bun" && l.report.status !== "ok");
+    if (bad.length || down.length || !rows.some((r) => r.server.startsWith("mlflow-bun"))) {
+      console.error(`bench-smoke FAILED: ${[...down.map((l) => `${l.spec.name} ${l.report.status}: ${l.report.reason}`), ...bad.map((r) => `${r.workload} on ${r.server}: ${r.failed}`)].join("; ") || "no mlflow-bun rows"}`);
+      return 1;
+    }
+    console.log("bench-smoke: OK");
+  }
+  return 0;
+}
+
+const CEILING_NAME = "Ceiling: Bun.serve GET /";
+
+function emptyDataset(): Dataset {
+  return { smallExperiment: "", searchExperiment: "", scaleExperiment: "", writeRuns: [], scaleSample: [], scaleRuns: 0, historyRun: "", bulkRuns: [], build: { how: "", seconds: 0, requests: 0 } };
+}
+
+function sample(round: number, workload: string, server: string, r: LoadResult, rssMb: number | undefined): Sample {
+  return { round, workload, server, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, errors: r.errors, errorDetail: r.errorDetail, rssMb };
+}
+
+process.exit(await main());
