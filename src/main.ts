@@ -47,7 +47,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     } else {
       ({ fetch, what } = await nativeApp(config, db!));
     }
-    const server = Bun.serve({ hostname: config.host, port: config.port, fetch, maxRequestBodySize: 1024 ** 3, reusePort: options.reusePort });
+    // No body limit here: artifact uploads stream to storage (MLflow has no limit either); API
+    // bodies, which are parsed whole, are capped by server/request.ts.
+    const server = Bun.serve({ hostname: config.host, port: config.port, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, reusePort: options.reusePort });
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
     const banner = `mlflow-bun listening on ${url} (${what})`;
     if (!options.quiet) console.log(banner);

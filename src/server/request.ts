@@ -57,6 +57,32 @@ function fromQuery(params: URLSearchParams, fields: FieldInfo[]): Record<string,
   return json;
 }
 
+/**
+ * API bodies are parsed whole, so they have a cap; Bun's own limit is off (see main.ts) because
+ * artifact uploads stream and MLflow puts no limit on them.
+ */
+export const MAX_API_BODY_BYTES = 1024 ** 3;
+
+const tooLarge = () => MlflowError.invalid(`Request body exceeds the limit of ${MAX_API_BODY_BYTES} bytes.`);
+
+async function boundedText(request: Request): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) {
+    // HTTP framing reads exactly the declared length, so the native reader is safe here.
+    if (Number(declared) > MAX_API_BODY_BYTES) throw tooLarge();
+    return request.text();
+  }
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > MAX_API_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 async function fromBody(request: Request, decoded: (body: unknown) => void): Promise<Record<string, unknown>> {
   if (request.method === "POST" || request.method === "PUT") {
     const contentType = request.headers.get("content-type");
@@ -67,7 +93,7 @@ async function fromBody(request: Request, decoded: (body: unknown) => void): Pro
     }
   }
   // get_json(force=True, silent=True): a missing or malformed body is {}.
-  const text = await request.text();
+  const text = await boundedText(request);
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -1,6 +1,7 @@
 // HTTP surface: MLflow's error format everywhere (never Elysia's), native routes under both
 // prefixes, and the OpenAPI docs served from the binary with no CDN.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { startTestServer, type TestServer } from "../support/server";
 
 let s: TestServer;
@@ -38,6 +39,33 @@ describe("errors", () => {
     });
     const missing = await s.call("POST", "/api/2.0/mlflow/experiments/create", {});
     expect(missing.body.message).toBe("Missing value for required parameter 'name'. See the API docs for more information about request parameters.");
+  });
+
+  test("an API body declared over the cap is refused before it is read", async () => {
+    // 2 GB declared, none sent: the answer must come without waiting for (or buffering) the body.
+    const { hostname, port } = new URL(s.url);
+    const socket = connect(Number(port), hostname);
+    const head = [
+      "POST /api/2.0/mlflow/experiments/create HTTP/1.1",
+      `Host: ${hostname}:${port}`,
+      "Content-Type: application/json",
+      "Content-Length: 2000000000",
+      "",
+      "",
+    ].join("\r\n");
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = "";
+      socket.on("connect", () => socket.write(head));
+      socket.on("data", (d: Buffer) => {
+        got += d.toString("latin1");
+        if (got.includes("}")) resolve(got);
+      });
+      socket.on("error", reject);
+      socket.on("end", () => resolve(got));
+    });
+    socket.destroy();
+    expect(answer).toStartWith("HTTP/1.1 400");
+    expect(answer).toContain('"message":"Request body exceeds the limit of 1073741824 bytes."');
   });
 
   test("responses are application/json", async () => {
