@@ -8,6 +8,14 @@ import type { Db, Dialect } from "./db";
 import { inIds } from "./run-view";
 import { type Fragment, join, raw, sql } from "./sql";
 
+/**
+ * `metrics` for lookups by run: SQLite's planner, without statistics, prefers the covering
+ * primary key (key, timestamp, ...) and so reads the key's rows in every run; the
+ * (run_uuid, key, step) index reads only the runs asked for.
+ */
+const metricsByRun = (dialect: Dialect): Fragment =>
+  raw(dialect === "sqlite" ? "metrics INDEXED BY index_metrics_run_uuid_key_step" : "metrics");
+
 /** One metrics row: NaN already restored from is_nan. */
 export interface MetricPoint {
   runId: string;
@@ -40,7 +48,7 @@ export async function metricHistory(db: Db, runId: string, key: string, maxResul
   // Without max_results there is no LIMIT (SQLite needs one before OFFSET: -1, as SQLAlchemy writes).
   const limit: Fragment = maxResults === undefined ? raw(db.dialect === "sqlite" ? "-1" : "ALL") : sql`${maxResults + 1}`;
   const rows = await db.all(sql`
-    SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics
+    SELECT run_uuid, key, value, timestamp, step, is_nan FROM ${metricsByRun(db.dialect)}
     WHERE run_uuid = ${runId} AND key = ${key}
     ORDER BY timestamp, step, value
     LIMIT ${limit} OFFSET ${sqlInteger(BigInt(offset), db.dialect)}`);
@@ -57,7 +65,7 @@ export async function metricHistory(db: Db, runId: string, key: string, maxResul
 export async function metricHistoryBulk(db: Db, runIds: string[], key: string, limit: number): Promise<MetricPoint[]> {
   checkRowCount(db.dialect, "LIMIT", limit);
   const rows = await db.all(sql`
-    SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics
+    SELECT run_uuid, key, value, timestamp, step, is_nan FROM ${metricsByRun(db.dialect)}
     WHERE key = ${key} AND ${inIds(db.dialect, raw("metrics.run_uuid"), runIds)}
     ORDER BY run_uuid, timestamp, step, value
     LIMIT ${limit}`);
@@ -122,7 +130,7 @@ export async function sampledMetricHistory(
   if (candidates.length) {
     const onLattice = await db.all(sql`
       SELECT wanted.run_uuid, count(*) AS n FROM ${table(dialect, candidates)}
-      JOIN metrics ON metrics.run_uuid = wanted.run_uuid AND metrics.key = ${key}${steps} AND (metrics.step - wanted.a) % wanted.b = 0
+      ${raw(dialect === "sqlite" ? "CROSS JOIN" : "JOIN")} ${metricsByRun(dialect)} ON metrics.run_uuid = wanted.run_uuid AND metrics.key = ${key}${steps} AND (metrics.step - wanted.a) % wanted.b = 0
       GROUP BY wanted.run_uuid`);
     const counted = new Map(onLattice.map((r) => [r.run_uuid as string, Number(r.n)]));
     for (const [run, lo, stride] of candidates) {
@@ -142,7 +150,7 @@ export async function sampledMetricHistory(
       SELECT ranked.* FROM ${table(dialect, byRank)} JOIN (
         SELECT metrics.run_uuid, metrics.key, metrics.value, metrics.timestamp, metrics.step, metrics.is_nan,
           row_number() OVER (PARTITION BY metrics.run_uuid ORDER BY metrics.step, metrics.timestamp, metrics.value, metrics.is_nan) - 1 AS rn
-        FROM metrics WHERE metrics.key = ${key} AND ${inIds(dialect, raw("metrics.run_uuid"), [...ranked.keys()])}${steps}
+        FROM ${metricsByRun(dialect)} WHERE metrics.key = ${key} AND ${inIds(dialect, raw("metrics.run_uuid"), [...ranked.keys()])}${steps}
       ) ranked ON ranked.run_uuid = wanted.run_uuid AND ranked.rn = wanted.a`)));
   }
   // Per run, in MLflow's order: step, timestamp, value, is_nan; that is the rank.
@@ -186,7 +194,8 @@ function atSteps(dialect: Dialect, lattice: Map<string, Lattice>, maxResults: nu
   const stepsOf = (l: Lattice) => sampleIndices(l.n, maxResults).map((i) => l.lo + i * l.stride);
   if (dialect === "sqlite") {
     const pairs: [string, number][] = [...lattice].flatMap(([run, l]) => stepsOf(l).map((step): [string, number] => [run, step]));
-    return sql`${table(dialect, pairs)} JOIN metrics ON metrics.run_uuid = wanted.run_uuid AND metrics.step = wanted.a WHERE 1 = 1`;
+    // CROSS JOIN keeps SQLite from scanning the metrics first and json_each once per row.
+    return sql`${table(dialect, pairs)} CROSS JOIN ${metricsByRun(dialect)} ON metrics.run_uuid = wanted.run_uuid AND metrics.step = wanted.a WHERE 1 = 1`;
   }
   const groups = new Map<string, string[]>();
   for (const [run, l] of lattice) {
