@@ -31,7 +31,6 @@ run: build
 
 test: deps build typecheck
 	$(BUN) test/run.ts
-	$(BUN) bench/run.ts --mode smoke
 
 typecheck: node_modules/.installed
 	node_modules/.bin/tsc --noEmit -p .
@@ -74,3 +73,9 @@ bench-quick: node_modules/.installed build
 
 bench-smoke: node_modules/.installed build
 	$(BUN) bench/run.ts --mode smoke
+
+# Soak (bench/soak.ts): mixed load on the compiled binary, PostgreSQL then SQLite, MLFLOW_BUN_SOAK_SECONDS
+# each (default 600); fails on any error or on RSS / fds / PostgreSQL connections that keep growing.
+.PHONY: soak
+soak: node_modules/.installed build
+	$(BUN) bench/soak.ts

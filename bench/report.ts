@@ -1,4 +1,6 @@
 // Results: per (workload, server) across rounds → one row; the Markdown tables.
+import { readFileSync, writeFileSync } from "node:fs";
+
 export interface Sample {
   round: number;
   workload: string;
@@ -116,4 +118,29 @@ export function serversTable(servers: ServerReport[]): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * bench/README.md shows the latest full run between its markers; until there is one, the latest
+ * quick run, marked as such.
+ */
+export function updateReadme(file: string, mode: "quick" | "full", timestamp: string, md: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return;
+  }
+  const start = text.indexOf("<!-- bench:latest:start");
+  const end = text.indexOf("<!-- bench:latest:end -->");
+  if (start < 0 || end < 0) return;
+  const open = text.indexOf("-->", start) + 3;
+  const current = text.slice(open, end);
+  if (mode === "quick" && current.includes("Full run of")) return;
+  const body = md.replace(/^# .*\n\n/, "").replace(/^## Servers/m, "#### Servers");
+  const section =
+    mode === "full"
+      ? `\nFull run of ${timestamp}.\n\n${body}\n`
+      : `\n**No full run yet.** Below: the latest **quick run** (${timestamp}; small scale, short windows, one round — indicative only, not the committed numbers).\n\n${body}\n`;
+  writeFileSync(file, text.slice(0, open) + section + text.slice(end));
 }

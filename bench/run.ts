@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { ensurePostgres, type PgServer } from "../test/support/pg-cluster";
-import { aggregate, markdownTable, serversTable, type Sample, type ServerReport } from "./report";
+import { aggregate, markdownTable, serversTable, updateReadme, type Sample, type ServerReport } from "./report";
 import {
   allSpecs, BENCH, BUN, Databases, install, start, TMP,
   type Database, type Running, type ServerSpec,
@@ -158,7 +158,7 @@ async function main(): Promise<number> {
     try {
       l.running = await start(l.spec, dbs, l.db);
       l.report.starts.push({ db: dbLabel, ms: l.running.firstHealthMs });
-      log(`${l.spec.name}: up in ${Math.round(l.running.firstHealthMs)} ms (${dbLabel} database), pid ${l.running.pid}`);
+      log(`${l.spec.name}: up in ${Math.round(l.running.firstHealthMs)} ms (${dbLabel}), pid ${l.running.pid}`);
       return true;
     } catch (e) {
       fail(l, "did not start", String((e as Error).message ?? e));
@@ -284,12 +284,14 @@ async function main(): Promise<number> {
           }
           l.running!.rss.mark();
           try {
-            const r = await load(gen, l.running!.url, w, seconds, scriptDir, `${l.spec.name}-${w.name}`);
+            const window = opts.mode === "smoke" ? seconds : Math.max(seconds, w.minSeconds ?? 0);
+            const r = await load(gen, l.running!.url, w, window, scriptDir, `${l.spec.name}-${w.name}`);
             const waited = await drain(l.running!.url, opts.drainCap);
             const s = sample(round, name, l.spec.name, r, l.running!.rss.mark());
-            if (r.requests === 0) s.failed = `no request completed within ${seconds} s${waited > 1 ? ` (server busy ${waited.toFixed(0)} s more)` : ""}`;
+            if (r.requests === 0) s.failed = `no request completed within ${window} s${waited > 1 ? ` (server busy ${waited.toFixed(0)} s more)` : ""}`;
             record(s);
-            if (waited >= opts.drainCap) {
+            const last = round === opts.rounds && name === order.at(-1);
+            if (waited >= opts.drainCap && !last) {
               log(`${l.spec.name}: still busy ${opts.drainCap} s after ${name}: restarting it`);
               l.report.peakRssMb = Math.max(l.report.peakRssMb ?? 0, l.running!.rss.peakMb);
               await l.running!.stop();
@@ -355,7 +357,7 @@ async function main(): Promise<number> {
     `# Benchmark ${opts.mode} run, ${result.timestamp}`,
     "",
     `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB; Bun ${machine.bun}. Load generator: ${gen.kind}${gen.note ? ` (${gen.note})` : ""}. ` +
-      `${opts.seconds} s per workload per server per round, ${opts.rounds} round(s), servers interleaved; ${opts.concurrency} connections (writers workload: ${opts.writers}). ` +
+      `${opts.seconds} s per workload per server per round${opts.mode === "smoke" ? "" : " (at least 5 s for the two metric-history reads)"}, ${opts.rounds} round(s), servers interleaved; ${opts.concurrency} connections (writers workload: ${opts.writers}). ` +
       `Scale experiment: ${opts.scale.runs.toLocaleString("en-US")} runs × (10 params, 10 tags, 20 metrics × ${opts.scale.metricSteps} steps); history ${opts.scale.historyPoints.toLocaleString("en-US")} points; bulk ${opts.scale.bulkRuns} runs × ${opts.scale.bulkSteps.toLocaleString("en-US")} steps.`,
     "",
     "req/s, p50 and p99 are medians over rounds; n is the requests completed (all rounds); RSS peak is the server's memory during the workload (one process: VmHWM; a process tree: summed PSS); × Python is req/s over `mlflow-python` (default workers) of the same dialect in this run. A workload with any non-2xx answer or socket error is FAILED, whatever its speed; TIMEOUT means no request completed inside the window (requests still running when it closes are not counted).",
@@ -376,6 +378,8 @@ async function main(): Promise<number> {
   console.log(`\n${md}`);
   log(`results: ${base}.json, ${base}.md`);
 
+  if (opts.mode !== "smoke") updateReadme(`${BENCH}/README.md`, opts.mode, result.timestamp, md);
+
   if (opts.mode === "smoke") {
     // the harness must stay runnable: every mlflow-bun workload answered, without errors
     const slow = rows.filter((r) => r.server.startsWith("mlflow-bun") && r.errors === 0 && r.failed?.startsWith("no request completed"));
@@ -392,6 +396,7 @@ async function main(): Promise<number> {
 }
 
 const CEILING_NAME = "Ceiling: Bun.serve GET /";
+
 
 function emptyDataset(): Dataset {
   return { smallExperiment: "", searchExperiment: "", scaleExperiment: "", writeRuns: [], scaleSample: [], scaleRuns: 0, historyRun: "", bulkRuns: [], build: { how: "", seconds: 0, requests: 0 } };

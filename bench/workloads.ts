@@ -44,6 +44,8 @@ export interface Workload {
   runs?: string[];
   stepStride?: number;
   concurrency: number;
+  /** A longer window for slow requests (wrk drops the ones still running when it closes). */
+  minSeconds?: number;
   /** Runs against the floor (postgres.js straight to the database) too. */
   floor?: "create-run" | "log-batch" | "log-metric";
   /** Items per request for the floor's log-batch: metrics, params. */
@@ -104,9 +106,9 @@ export function workloads(d: Dataset, concurrency: number, writers: number, page
   }
   list.push(
     { name: "GetRun", method: "GET", path: `${api}/runs/get?run_id={run}`, concurrency, runs: d.scaleSample },
-    { name: "GetMetricHistory25k", method: "GET", path: `${api}/metrics/get-history?run_id=${d.historyRun}&metric_key=long`, concurrency },
+    { name: "GetMetricHistory25k", method: "GET", path: `${api}/metrics/get-history?run_id=${d.historyRun}&metric_key=long`, concurrency, minSeconds: 5 },
     {
-      name: "GetHistoryBulkInterval", method: "GET", concurrency,
+      name: "GetHistoryBulkInterval", method: "GET", concurrency, minSeconds: 5,
       path: `/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?${d.bulkRuns.map((r) => `run_ids=${r}`).join("&")}&metric_key=hist&max_results=320`,
     },
     {
