@@ -7,7 +7,8 @@ SRC := $(shell find src -type f) package.json
 
 .PHONY: deps run build test typecheck generate check-generated clean
 
-node_modules/.installed: package.json package-lock.json
+# patches/: fixes to dependencies, applied by patch-package (postinstall); see patches/README.md.
+node_modules/.installed: package.json package-lock.json $(wildcard patches/*.patch)
 	npm ci --no-audit --no-fund
 	@touch $@
 
@@ -79,3 +80,10 @@ bench-smoke: node_modules/.installed build
 .PHONY: soak
 soak: node_modules/.installed build
 	$(BUN) bench/soak.ts
+
+# Long fuzzing (test/fuzz, MLFLOW_BUN_FUZZ=long): schemathesis over every native operation (both
+# prefixes, 150 examples per mode) and every injection payload in every grammar position, with the
+# real MLflow server as the oracle; tens of minutes. `make test` runs the bounded pass.
+.PHONY: fuzz
+fuzz: deps
+	MLFLOW_BUN_FUZZ=long $(BUN) test/support/pg-cluster.ts exec -- $(PY) -m pytest test/fuzz -q -p no:cacheprovider

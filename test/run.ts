@@ -47,6 +47,10 @@ try {
   const results = [
     await suite("bun:test", [bun, "test", "--reporter=junit", `--reporter-outfile=${tmp}/bun.xml`, "test/unit", "test/integration"], `${tmp}/bun.xml`, env),
     await suite("pytest", [python, "-m", "pytest", "test/parity", "-q", `--junitxml=${tmp}/pytest.xml`, "-p", "no:cacheprovider"], `${tmp}/pytest.xml`, env),
+    // Schemathesis over /swagger/json and injection payloads in every search grammar (bounded).
+    await suite("fuzz", [python, "-m", "pytest", "test/fuzz", "-q", `--junitxml=${tmp}/fuzz.xml`, "-p", "no:cacheprovider"], `${tmp}/fuzz.xml`, env),
+    // basic-auth never bypassed on any native route; --static-prefix for native and proxied routes.
+    await suite("security", [python, "-m", "pytest", "test/security", "-q", `--junitxml=${tmp}/security.xml`, "-p", "no:cacheprovider"], `${tmp}/security.xml`, env),
     // The Python package: the wheel installed into a fresh venv, `mlflow-bun server` end to end.
     await suite("launcher", [python, "-m", "pytest", "test/launcher", "-q", `--junitxml=${tmp}/launcher.xml`, "-p", "no:cacheprovider"], `${tmp}/launcher.xml`, env),
     // The benchmark harness, seconds at toy scale, so it cannot rot (make bench is the real run).

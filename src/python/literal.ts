@@ -7,7 +7,7 @@ import { PyDict, PyError, PyOpaque, PyTuple, pyRepr, type PyValue } from "./buil
 type Node = { value: PyValue } | { bad: string };
 
 const TOKEN =
-  /([ \t\f]+|\\\r?\n)|((?:[rR][bB]?|[bB][rR]?|[uU]|[fF][rR]?|[rR][fF])?(?:'''[\s\S]*?'''|"""[\s\S]*?"""|'(?:[^'\\\n]|\\[\s\S])*'|"(?:[^"\\\n]|\\[\s\S])*"))|((?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*\.?(?:\d(?:_?\d)*)?|\.\d(?:_?\d)*)(?:[eE][-+]?\d(?:_?\d)*)?)[jJ]?)|([\p{L}_][\p{L}\p{N}_]*)|(\*\*|\/\/|<<|>>|<=|>=|==|!=|->|\.\.\.|[-+*\/%@&|^~<>()[\]{},:.;=])/uy;
+  /([ \t\f]+|\\\r?\n)|((?:[rR][bB]?|[bB][rR]?|[uU]|[fF][rR]?|[rR][fF])?(?:'''[\s\S]*?'''|"""[\s\S]*?"""|(?!''')'(?:[^'\\\n]|\\[\s\S])*'|(?!""")"(?:[^"\\\n]|\\[\s\S])*"))|((?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*\.?(?:\d(?:_?\d)*)?|\.\d(?:_?\d)*)(?:[eE][-+]?\d(?:_?\d)*)?)[jJ]?)|([\p{L}_][\p{L}\p{N}_]*)|(\*\*|\/\/|<<|>>|<=|>=|==|!=|->|\.\.\.|[-+*\/%@&|^~<>()[\]{},:.;=])/uy;
 
 interface Tok {
   kind: "str" | "num" | "name" | "op" | "end";
@@ -46,6 +46,7 @@ const syntax = () => new PyError("SyntaxError", "invalid syntax");
 
 /** ast.literal_eval(src). Throws PyError: SyntaxError or ValueError, as Python raises them. */
 export function literalEval(src: string): PyValue {
+  if (src.includes("\0")) throw new PyError("SyntaxError", "source code string cannot contain null bytes");
   const toks = lex(src.replace(/^[ \t]+/, ""));
   let p = 0;
   const peek = () => toks[p]!;

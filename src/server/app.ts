@@ -86,7 +86,8 @@ export function createApp({ config, handlers, extraRoutes = [] }: AppOptions) {
   };
 
   app.get(`${prefix}/health`, () => new Response("OK", { headers: { "content-type": "text/plain; charset=utf-8" } }));
-  app.get(`${prefix}/version`, () => new Response(MLFLOW_VERSION, { headers: { "content-type": "text/plain; charset=utf-8" } }));
+  // A Flask view returning a str: text/html, as MLflow answers it.
+  app.get(`${prefix}/version`, () => new Response(MLFLOW_VERSION, { headers: { "content-type": "text/html; charset=utf-8" } }));
   for (const [path, handler] of Object.entries(docsRoutes(prefix))) app.get(path, handler);
 
   const plain = [{ method: "GET" as const, paths: ["/health", "/version"] }]; // for Flask's automatic OPTIONS answer

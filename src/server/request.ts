@@ -17,8 +17,10 @@ export interface Parsed {
 export async function parseRequest(request: Request, type: string, url: URL, pathParams: Record<string, string> = {}): Promise<Parsed> {
   const fields = MESSAGES[type]!;
   let body: unknown;
-  const json = request.method === "GET" && url.search.length > 1
-    ? fromQuery(url.searchParams, fields)
+  const args = request.method === "GET" ? queryArgs(url) : undefined;
+  // `flask_request.args` is truthy: at least one parameter, not merely a "?".
+  const json = args?.size
+    ? fromQuery(args, fields)
     : await fromBody(request, (decoded) => (body = decoded));
   rejectConflictingAliases(json, type);
   const message: Record<string, unknown> = {};
@@ -36,7 +38,7 @@ export async function parseRequest(request: Request, type: string, url: URL, pat
   return { message, ctx: { json, parsed, request, body } };
 }
 
-function fromQuery(params: URLSearchParams, fields: FieldInfo[]): Record<string, unknown> {
+function fromQuery(params: QueryArgs, fields: FieldInfo[]): Record<string, unknown> {
   const json: Record<string, unknown> = {};
   for (const f of fields) {
     if (!params.has(f.name)) continue;
@@ -57,6 +59,93 @@ function fromQuery(params: URLSearchParams, fields: FieldInfo[]): Record<string,
   return json;
 }
 
+/** A query string's parameters as Werkzeug's request.args holds them (a multi-dict). */
+export class QueryArgs {
+  private readonly values = new Map<string, string[]>();
+  constructor(pairs: [string, string][]) {
+    for (const [k, v] of pairs) {
+      const list = this.values.get(k);
+      if (list) list.push(v);
+      else this.values.set(k, [v]);
+    }
+  }
+  get size(): number {
+    return this.values.size;
+  }
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+  get(name: string): string | null {
+    return this.values.get(name)?.[0] ?? null;
+  }
+  getAll(name: string): string[] {
+    return this.values.get(name) ?? [];
+  }
+}
+
+/**
+ * parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"): like URLSearchParams,
+ * except that percent-escapes which are not UTF-8 stay percent-encoded (upper case) instead of
+ * becoming U+FFFD, so `?name=%ff` looks for "%FF" as MLflow does.
+ */
+export function queryArgs(url: URL): QueryArgs {
+  const pairs: [string, string][] = [];
+  for (const part of url.search.slice(1).split("&")) {
+    if (!part) continue;
+    const eq = part.indexOf("=");
+    const [k, v] = eq < 0 ? [part, ""] : [part.slice(0, eq), part.slice(eq + 1)];
+    pairs.push([unquotePlus(k), unquotePlus(v)]);
+  }
+  return new QueryArgs(pairs);
+}
+
+const hex = (b: number) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+
+function unquotePlus(s: string): string {
+  const text = s.replaceAll("+", " ");
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    if (text[i] === "%" && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 3;
+    } else {
+      const ch = String.fromCodePoint(text.codePointAt(i)!);
+      bytes.push(...Buffer.from(ch, "utf8"));
+      i += ch.length;
+    }
+  }
+  return decodeUtf8Quoting(Uint8Array.from(bytes));
+}
+
+/** UTF-8 decoding whose invalid bytes come out as %XX (Werkzeug's "werkzeug.url_quote" handler). */
+function decodeUtf8Quoting(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  while (i < bytes.length) {
+    const n = utf8SequenceLength(bytes, i);
+    if (n === 0) out += hex(bytes[i++]!);
+    else out += Buffer.from(bytes.subarray(i, (i += n))).toString("utf8");
+  }
+  return out;
+}
+
+/** The length of the well-formed UTF-8 sequence at `i` (RFC 3629 table), or 0. */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  const cont = (j: number, lo = 0x80, hi = 0xbf) => i + j < b.length && b[i + j]! >= lo && b[i + j]! <= hi;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const [lo, hi] = c === 0xe0 ? [0xa0, 0xbf] : c === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const [lo, hi] = c === 0xf0 ? [0x90, 0xbf] : c === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
 /**
  * API bodies are parsed whole, so they have a cap; Bun's own limit is off (see main.ts) because
  * artifact uploads stream and MLflow puts no limit on them.
@@ -65,14 +154,22 @@ export const MAX_API_BODY_BYTES = 1024 ** 3;
 
 const tooLarge = () => MlflowError.invalid(`Request body exceeds the limit of ${MAX_API_BODY_BYTES} bytes.`);
 
-async function boundedText(request: Request): Promise<string> {
+/**
+ * Deeper JSON than this is refused with a 400. Python's json module gives up near its recursion
+ * limit (1000 frames: RecursionError, Flask's HTML 500), so nothing MLflow accepts is lost, and
+ * the recursive walks after parsing (json.loads' Python-literal fallback, the message
+ * conversion) stay far from the JavaScript stack's limit.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+async function boundedBytes(request: Request): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null) {
     // HTTP framing reads exactly the declared length, so the native reader is safe here.
     if (Number(declared) > MAX_API_BODY_BYTES) throw tooLarge();
-    return request.text();
+    return new Uint8Array(await request.arrayBuffer());
   }
-  if (!request.body) return "";
+  if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of request.body) {
@@ -80,7 +177,45 @@ async function boundedText(request: Request): Promise<string> {
     if (size > MAX_API_BODY_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The body, or a 400 when the client goes away before sending it all (Werkzeug's
+ * ClientDisconnected is a 400 too); nobody reads that answer, but it is no server error.
+ */
+async function readBody(request: Request): Promise<Uint8Array> {
+  try {
+    return await boundedBytes(request);
+  } catch (e) {
+    if (e instanceof MlflowError) throw e;
+    throw new MlflowError(`The request body could not be read: ${(e as Error)?.message ?? e}`, "BAD_REQUEST");
+  }
+}
+
+/** The deepest nesting of [ and { outside strings, stopping once past `limit`. */
+function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+function parseJson(text: string): unknown {
+  if (nestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw MlflowError.invalid(`Malformed request body: JSON nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  return JSON.parse(text);
 }
 
 async function fromBody(request: Request, decoded: (body: unknown) => void): Promise<Record<string, unknown>> {
@@ -92,13 +227,23 @@ async function fromBody(request: Request, decoded: (body: unknown) => void): Pro
       throw MlflowError.invalid("Bad Request. Content-Type must be one of ['application/json'].");
     }
   }
-  // get_json(force=True, silent=True): a missing or malformed body is {}.
-  const text = await boundedText(request);
+  // get_json(force=True, silent=True): a missing or malformed body is {}, and so is one that is
+  // not UTF-8 (json.loads of the bytes raises UnicodeDecodeError, a ValueError).
+  const bytes = await readBody(request);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); // strips a UTF-8 BOM, as json.loads does
+  } catch {
+    return {};
+  }
   let body: unknown;
   try {
-    body = JSON.parse(text);
-  } catch {
-    // Python's json.loads also reads the NaN, Infinity and -Infinity literals.
+    body = parseJson(text);
+  } catch (e) {
+    if (e instanceof MlflowError) throw e;
+    // Python's json.loads also reads the NaN, Infinity and -Infinity literals; that is its only
+    // extension, so the (slower) Python reader runs only when one may be there.
+    if (!/NaN|Infinity/.test(text)) return {};
     const loaded = jsonLoads(new TextEncoder().encode(text));
     if (loaded === undefined) return {};
     body = fromPython(loaded);
@@ -107,8 +252,9 @@ async function fromBody(request: Request, decoded: (body: unknown) => void): Pro
   // Older clients double-encode: a JSON string holding the JSON.
   if (typeof body === "string") {
     try {
-      body = JSON.parse(body);
-    } catch {
+      body = parseJson(body);
+    } catch (e) {
+      if (e instanceof MlflowError) throw e;
       throw MlflowError.invalid("Malformed request body: a JSON string that is not JSON.");
     }
   }

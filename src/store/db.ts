@@ -4,6 +4,7 @@ import { Database } from "bun:sqlite";
 import postgres from "postgres";
 import { MlflowError } from "../errors";
 import { Fragment, render } from "./sql";
+import { pgError, sqliteBusy, sqliteError } from "./sqlalchemy-errors";
 
 export type Dialect = "sqlite" | "postgres";
 export type Row = Record<string, any>;
@@ -50,20 +51,20 @@ export function openDb(uri: string, options: { poolSize?: number } = {}): Db {
 
 // ---- PostgreSQL ------------------------------------------------------------------------------
 
-const PG_CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
-
-/** MLflow's session wrapper: OperationalError → 503 TEMPORARILY_UNAVAILABLE, other DB errors → 400 BAD_REQUEST. */
-function dbError(e: unknown, connectionLost: boolean): never {
-  if (e instanceof MlflowError) throw e;
-  const message = e instanceof Error ? e.message : String(e);
-  throw new MlflowError(message, connectionLost ? "TEMPORARILY_UNAVAILABLE" : "BAD_REQUEST");
-}
+// psycopg2 waits for a connection as long as the OS does; a request during an outage should
+// answer 503 within seconds instead (a refused connection fails at once anyway).
+const PG_CONNECT_TIMEOUT_SECONDS = 5;
 
 function openPostgres(url: string, max: number): Db {
+  const parsedUrl = new URL(url);
   const pool = postgres(url, {
     max,
     onnotice: () => {},
-    connect_timeout: 10,
+    connect_timeout: PG_CONNECT_TIMEOUT_SECONDS,
+    // postgres.js waits before reconnecting, up to 20 s after repeated failures, and queued
+    // requests wait with it; SQLAlchemy's pool tries at each checkout, so a request during an
+    // outage fails at once (503) and the first one after it succeeds.
+    backoff: () => 0,
     // MLflow emits int64 as JSON numbers; read BIGINT as number (epoch ms and steps fit).
     types: { bigint: { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: number) => String(x) } },
   });
@@ -78,8 +79,8 @@ function openPostgres(url: string, max: number): Db {
       }
       try {
         return await q.unsafe(text, params as any[], { prepare: true });
-      } catch (e: any) {
-        dbError(e, PG_CONNECTION_ERRORS.has(e?.code));
+      } catch (e) {
+        throw pgError(e, parsedUrl);
       }
     };
     return {
@@ -88,29 +89,46 @@ function openPostgres(url: string, max: number): Db {
       one: async (query) => (await exec(query))[0] as any,
       run: async (query) => (await exec(query)).count,
       exec: async (script) => {
-        await q.unsafe(script).simple();
-      },
-      tx: async (fn) => {
-        if (q !== pool) return fn(wrap(q)); // already inside a transaction
         try {
-          return (await pool.begin((t) => fn(wrap(t)))) as any;
-        } catch (e: any) {
-          dbError(e, PG_CONNECTION_ERRORS.has(e?.code));
+          await q.unsafe(script).simple();
+        } catch (e) {
+          throw pgError(e, parsedUrl);
         }
       },
+      tx: async (fn) => (q !== pool ? fn(wrap(q)) : transaction(fn)), // nested: the same transaction
       close: () => pool.end({ timeout: 5 }),
     };
+  };
+
+  // A transaction on a connection that closes fails its statements; pool.begin's ROLLBACK on the
+  // dead connection is harmless since patches/postgres+3.4.9.patch (see patches/README.md).
+  const transaction = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
+    try {
+      return (await pool.begin((t) => fn(wrap(t)))) as T;
+    } catch (e) {
+      throw pgError(e, parsedUrl);
+    }
   };
   return wrap(pool);
 }
 
 // ---- SQLite ----------------------------------------------------------------------------------
 
+// MLflow's PRAGMA busy_timeout: how long a statement waits for another connection's lock.
+const BUSY_TIMEOUT_MS = 20_000;
+// bun:sqlite is synchronous: SQLite's own busy wait would stall every request of the process
+// for up to busy_timeout. The connection waits at most this long at once; the rest of the wait
+// is asynchronous (patiently below), so reads keep being served while another process writes.
+const BUSY_SLICE_MS = 5;
+const BUSY = Symbol("busy");
+
 function openSqlite(path: string): Db {
   const db = new Database(path, { create: true, strict: false });
+  // Opening may meet another process's lock: wait as MLflow does (start-up only).
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};`);
   db.exec("PRAGMA journal_mode = WAL;");
-  // MLflow's per-session pragmas (store/db/utils.py).
-  db.exec("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 20000; PRAGMA case_sensitive_like = true;");
+  // MLflow's per-session pragmas (store/db/utils.py), but busy_timeout: see BUSY_SLICE_MS.
+  db.exec(`PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${BUSY_SLICE_MS}; PRAGMA case_sensitive_like = true;`);
   db.exec("PRAGMA synchronous = NORMAL;");
 
   // One connection: a transaction must not interleave with other requests' statements,
@@ -122,11 +140,32 @@ function openSqlite(path: string): Db {
     return next;
   };
 
+  /**
+   * Runs op alone on the connection. While another connection holds the lock (op threw
+   * SQLITE_BUSY), the connection goes back to the queue and op is tried again later, until
+   * busy_timeout is spent; then the busy error is MLflow's 503.
+   */
+  const patiently = async <T>(op: () => Promise<T> | T): Promise<T> => {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      const outcome = await exclusive(async () => {
+        try {
+          return { value: await op() };
+        } catch (e) {
+          if (sqliteBusy(e) && Date.now() < deadline) return BUSY;
+          throw sqliteError(e);
+        }
+      });
+      if (outcome !== BUSY) return outcome.value;
+      await Bun.sleep(pause);
+    }
+  };
+
   const run = <T>(fn: () => T): T => {
     try {
       return fn();
-    } catch (e: any) {
-      dbError(e, e?.code === "SQLITE_BUSY" || e?.code === "SQLITE_LOCKED");
+    } catch (e) {
+      throw sqliteError(e);
     }
   };
   const placeholder = () => "?";
@@ -134,31 +173,36 @@ function openSqlite(path: string): Db {
     const { text, params } = render(query, placeholder);
     return { stmt: db.query(text), params: params.map(toSqlite) };
   };
+  // Unwrapped: driver errors escape as they are (patiently looks for SQLITE_BUSY).
+  const rawAll = (query: Fragment) => { const { stmt, params } = prepared(query); return stmt.all(...(params as any[])) as any[]; };
+  const rawOne = (query: Fragment) => { const { stmt, params } = prepared(query); return (stmt.get(...(params as any[])) ?? undefined) as any; };
+  const rawRun = (query: Fragment) => { const { stmt, params } = prepared(query); return stmt.run(...(params as any[])).changes; };
+  // Inside a transaction the lock is held: an error is final.
   const direct: Db = {
     dialect: "sqlite",
-    all: async (query) => run(() => { const { stmt, params } = prepared(query); return stmt.all(...(params as any[])) as any[]; }),
-    one: async (query) => run(() => { const { stmt, params } = prepared(query); return (stmt.get(...(params as any[])) ?? undefined) as any; }),
-    run: async (query) => run(() => { const { stmt, params } = prepared(query); return stmt.run(...(params as any[])).changes; }),
+    all: async (query) => run(() => rawAll(query)),
+    one: async (query) => run(() => rawOne(query)),
+    run: async (query) => run(() => rawRun(query)),
     exec: async (script) => run(() => void db.exec(script)),
     tx: async (fn) => fn(direct),
     close: async () => db.close(),
   };
   return {
     dialect: "sqlite",
-    all: (query) => exclusive(() => direct.all(query)),
-    one: (query) => exclusive(() => direct.one(query)),
-    run: (query) => exclusive(() => direct.run(query)),
-    exec: (script) => exclusive(() => direct.exec(script)),
+    all: (query) => patiently(() => rawAll(query)),
+    one: (query) => patiently(() => rawOne(query)),
+    run: (query) => patiently(() => rawRun(query)),
+    exec: (script) => patiently(() => void db.exec(script)),
     tx: (fn) =>
-      exclusive(async () => {
-        run(() => db.exec("BEGIN IMMEDIATE"));
+      patiently(async () => {
+        db.exec("BEGIN IMMEDIATE"); // SQLITE_BUSY here: nothing done yet, patiently tries again
         try {
           const result = await fn(direct);
           run(() => db.exec("COMMIT"));
           return result;
         } catch (e) {
           if (db.inTransaction) db.exec("ROLLBACK");
-          throw e;
+          throw sqliteError(e);
         }
       }),
     close: () => exclusive(() => db.close()),

@@ -130,7 +130,8 @@ def _views(expected, actual, path: str) -> tuple[dict, dict]:
             view["body"] = raw.decode(errors="replace")
         elif e_ctype.startswith("application/json"):
             view["body"] = json.loads(raw) if raw.startswith(b"{") else raw.decode(errors="replace")
-        elif path == "/version":  # (its content type differs: text/html in MLflow)
+        elif path == "/version":
+            view["content-type"] = headers.get("content-type", "")
             view["body"] = raw.decode(errors="replace")
         # else: Flask's HTML 404/405 pages vs mlflow-bun's JSON 404 (docs/differences.md)
         out.append(view)

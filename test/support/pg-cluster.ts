@@ -230,7 +230,22 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startThrowaway(): Promise<PgServer> {
+/**
+ * A throwaway cluster of one's own, whatever else is reachable, for tests that stop and start
+ * the server (outages): process.env is left alone, so nothing else ever uses it.
+ */
+export async function startOwnCluster(): Promise<OwnCluster> {
+  return (await startThrowaway(false)) as OwnCluster;
+}
+
+export interface OwnCluster extends PgServer {
+  /** Stops the server, keeping its data (pg_ctl stop; mode "immediate" is a crash). */
+  stopServer(mode?: "fast" | "immediate"): void;
+  /** Starts it again on the same port and data. */
+  startServer(): void;
+}
+
+async function startThrowaway(exportEnv = true): Promise<PgServer> {
   const bins = await findBinaries();
   const runAs = postgresUser();
   const dir = mkdtempSync(join(tmpdir(), "mlflow-bun-pg-"));
@@ -260,9 +275,11 @@ async function startThrowaway(): Promise<PgServer> {
       if (start.ok && (await isReachable(url, 10))) {
         log(`started a throwaway PostgreSQL (${bins.source} binaries, ${dirname(usable.postgres)}) at ${url}, data in ${dir}`);
         // Processes started from here on (bun test, pytest) use this cluster: the force is spent.
-        process.env.MLFLOW_BUN_PG_URL = url;
-        delete process.env.MLFLOW_BUN_PG_FORCE_THROWAWAY;
-        delete process.env.MLFLOW_BUN_PG_BINARIES;
+        if (exportEnv) {
+          process.env.MLFLOW_BUN_PG_URL = url;
+          delete process.env.MLFLOW_BUN_PG_FORCE_THROWAWAY;
+          delete process.env.MLFLOW_BUN_PG_BINARIES;
+        }
         return throwawayHandle(url, usable, runAs, dir, data, logFile);
       }
       lastError = `${start.output}\n${existsSync(logFile) ? readFileSync(logFile, "utf8") : ""}`;
@@ -317,7 +334,15 @@ function throwawayHandle(url: string, bins: PgBinaries, runAs: RunAs | undefined
     if (truthy(process.env.MLFLOW_BUN_PG_KEEP_LOG) && existsSync(logFile)) process.stderr.write(readFileSync(logFile, "utf8"));
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url, kind: "throwaway", stop: async () => stopSync(), stopSync };
+  const stopServer = (mode: "fast" | "immediate" = "fast") => {
+    const r = run([bins.pg_ctl, "-D", data, "-m", mode, "-w", "-t", "30", "stop"], runAs, dir);
+    if (!r.ok) throw new Error(`pg_ctl stop failed:\n${r.output}`);
+  };
+  const startServer = () => {
+    const r = run([bins.pg_ctl, "-D", data, "-l", logFile, "-w", "-t", "60", "start"], runAs, dir);
+    if (!r.ok) throw new Error(`pg_ctl start failed:\n${r.output}`);
+  };
+  return { url, kind: "throwaway", stop: async () => stopSync(), stopSync, stopServer, startServer } as OwnCluster;
 }
 
 // ---- CLI -------------------------------------------------------------------------------------
