@@ -49,7 +49,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     // No body limit here: artifact uploads stream to storage (MLflow has no limit either); API
     // bodies, which are parsed whole, are capped by server/request.ts.
-    const server = Bun.serve({ hostname: config.host, port: config.port, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, reusePort: options.reusePort });
+    const loop = starvationGuard(fetch);
+    const server = Bun.serve({ hostname: config.host, port: config.port, fetch: loop.fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, reusePort: options.reusePort });
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
     const banner = `mlflow-bun listening on ${url} (${what})`;
     if (!options.quiet) console.log(banner);
@@ -57,11 +58,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const stop = () =>
       (stopping ??= (async () => {
         await server.stop(false); // stop accepting; let in-flight requests finish
+        loop.stop();
         await db?.close();
       })());
     if (options.signals !== false) {
       for (const signal of ["SIGINT", "SIGTERM"] as const) {
-        process.once(signal, () => void stop().then(() => process.exit(0)));
+        process.once(signal, () =>
+          void stop().then(
+            () => process.exit(0),
+            (e) => {
+              console.error(`Error: stopping: ${(e as Error).message}`);
+              process.exit(1);
+            },
+          ),
+        );
       }
     }
     return { url, banner, stop };
@@ -82,6 +92,23 @@ async function nativeApp(config: Config, db: Db) {
   const security = createSecurity(config);
   const fetch = security ? secured(security, app.fetch) : (request: Request) => app.fetch(withParsableUrl(request));
   return { fetch, what: `${native.length} native routes; ${proxied}${registry}` };
+}
+
+/**
+ * Bun 1.4's event loop neither fires timers nor runs signal handlers while new connections keep
+ * arriving with work to do (clients that open a connection per request, at full load): SIGTERM
+ * would wait for the load to end. A heartbeat timer shows when the loop has not reached its timers
+ * for a while; requests then wait for the next timer turn, which lets timers and signals run.
+ * Costs nothing while the loop turns (test/integration/shutdown.test.ts, "under load").
+ */
+function starvationGuard(fetch: (request: Request) => Response | Promise<Response>) {
+  let beat = performance.now();
+  const heartbeat = setInterval(() => (beat = performance.now()), 100);
+  heartbeat.unref();
+  return {
+    fetch: (request: Request) => (performance.now() - beat > 300 ? Bun.sleep(0).then(() => fetch(request)) : fetch(request)),
+    stop: () => clearInterval(heartbeat),
+  };
 }
 
 /** MLflow's security middleware around the app; Python's answers already carry its headers. */

@@ -51,6 +51,8 @@ try {
     await suite("fuzz", [python, "-m", "pytest", "test/fuzz", "-q", `--junitxml=${tmp}/fuzz.xml`, "-p", "no:cacheprovider"], `${tmp}/fuzz.xml`, env),
     // basic-auth never bypassed on any native route; --static-prefix for native and proxied routes.
     await suite("security", [python, "-m", "pytest", "test/security", "-q", `--junitxml=${tmp}/security.xml`, "-p", "no:cacheprovider"], `${tmp}/security.xml`, env),
+    // Two mlflow-bun processes and MLflow's server on one PostgreSQL database, 64 writers.
+    await suite("reliability", [python, "-m", "pytest", "test/reliability", "-q", `--junitxml=${tmp}/reliability.xml`, "-p", "no:cacheprovider"], `${tmp}/reliability.xml`, env),
     // The Python package: the wheel installed into a fresh venv, `mlflow-bun server` end to end.
     await suite("launcher", [python, "-m", "pytest", "test/launcher", "-q", `--junitxml=${tmp}/launcher.xml`, "-p", "no:cacheprovider"], `${tmp}/launcher.xml`, env),
     // The benchmark harness, seconds at toy scale, so it cannot rot (make bench is the real run).

@@ -20,8 +20,10 @@ SERVER_HELP = """Run mlflow-bun in front of MLflow's own tracking server.
 Takes every option of `mlflow server`. MLflow's server is started with them on a private port
 of 127.0.0.1 (so its --workers, store, artifact and security options apply there); once it
 answers, the mlflow-bun binary serves --host/--port with the same options and passes every
-request it does not serve natively to MLflow's server. Ctrl-C stops both; when either stops, so
-does the other. MLFLOW_BUN_BINARY overrides the packaged binary.
+request it does not serve natively to MLflow's server. Ctrl-C stops both. When MLflow's server
+dies it is restarted (with a growing pause; after 5 quick failures in a row both stop and the
+command exits non-zero); when the binary dies, both stop. MLFLOW_BUN_BINARY overrides the
+packaged binary.
 """
 
 

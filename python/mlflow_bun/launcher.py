@@ -1,7 +1,13 @@
 """`mlflow-bun server`: MLflow's own server on a private port of 127.0.0.1, then — once it
 answers /health, so its migrations are done — the mlflow-bun binary on the user's --host/--port,
 proxying what it does not serve natively to it. Both get the user's arguments verbatim; the
-launcher only adds where each listens. Whichever stops first, the other is stopped too."""
+launcher only adds where each listens.
+
+When MLflow's server dies, the binary keeps serving its native routes (the proxied ones answer
+503 TEMPORARILY_UNAVAILABLE meanwhile) and MLflow's server is restarted on the same private port
+after a pause that doubles with each failure in a row; after MAX_QUICK_FAILURES deaths in a row,
+each within QUICK_FAILURE seconds of its start, the launcher gives up: it stops the binary and
+exits non-zero, as it does at once when the binary dies."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -23,6 +30,17 @@ from mlflow_bun.child import Child
 # server also stops uvicorn's workers and its job runner.
 BUN_GRACE = 10.0
 PYTHON_GRACE = 30.0
+
+# Restarts of MLflow's server: the first after RESTART_BACKOFF seconds, doubling up to
+# RESTART_BACKOFF_MAX while the failures come in a row; a server that answered and then ran
+# QUICK_FAILURE seconds or more starts a new row. A restarted server that does not answer within
+# RESTART_READY_TIMEOUT is stopped (a failure): MLflow's server can hang instead of exiting, e.g.
+# when uvicorn cannot bind or the database is unreachable.
+RESTART_BACKOFF = 0.5
+RESTART_BACKOFF_MAX = 30.0
+QUICK_FAILURE = 60.0
+MAX_QUICK_FAILURES = 5
+RESTART_READY_TIMEOUT = 300.0
 
 
 class _Wakeup:
@@ -97,13 +115,17 @@ def launch(argv: list[str], ctx: click.Context) -> int:
 def _supervise(argv: list[str], params: dict, binary: str, wake: _Wakeup, children: list[Child]) -> int:
     port = _private_port()
     python_url = f"http://127.0.0.1:{port}"
-    python = Child(
-        "python",
-        "MLflow's Python server",
-        # The user's options, then where to listen: click keeps an option's last value.
-        [sys.executable, "-m", "mlflow", "server", *argv, "--host", "127.0.0.1", "--port", str(port)],
-        {**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+
+    def start_python() -> Child:
+        return Child(
+            "python",
+            "MLflow's Python server",
+            # The user's options, then where to listen: click keeps an option's last value.
+            [sys.executable, "-m", "mlflow", "server", *argv, "--host", "127.0.0.1", "--port", str(port)],
+            {**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    python = start_python()
     children.append(python)
     logs.say(f"started MLflow's Python server (pid {python.pid}) on {python_url}; waiting for it to answer")
 
@@ -122,16 +144,53 @@ def _supervise(argv: list[str], params: dict, binary: str, wake: _Wakeup, childr
     children.append(bun)
     logs.say(f"started mlflow-bun (pid {bun.pid}) on {params['host']}:{params['port']}")
 
+    started = time.monotonic()
+    ready = True
+    failures = 0  # deaths in a row, each soon after its start
     while True:
         if wake.stop_signal:
             return _stopped(wake)
-        for child in (bun, python):
-            if child.exited():
-                other = python if child is bun else bun
-                child.drain()
-                click.echo(f"Error: {child.label} (pid {child.pid}) {child.describe_exit()}; stopping {other.label} (pid {other.pid}).", err=True)
+        if bun.exited():
+            bun.drain()
+            click.echo(f"Error: {bun.label} (pid {bun.pid}) {bun.describe_exit()}; stopping {python.label} (pid {python.pid}).", err=True)
+            return 1
+        if python.exited():
+            python.drain()
+            quick = not ready or time.monotonic() - started < QUICK_FAILURE
+            failures = failures + 1 if quick else 1
+            if failures >= MAX_QUICK_FAILURES:
+                click.echo(
+                    f"Error: {python.label} (pid {python.pid}) {python.describe_exit()}; it failed {failures} times in a row "
+                    f"(each before answering or within {QUICK_FAILURE:g} s of its start): giving up; stopping {bun.label} (pid {bun.pid}).",
+                    err=True,
+                )
                 return 1
-        wake.sleep(1.0)
+            delay = min(RESTART_BACKOFF * 2 ** (failures - 1), RESTART_BACKOFF_MAX)
+            logs.say(
+                f"{python.label} (pid {python.pid}) {python.describe_exit()}; restarting it in {delay:g} s "
+                f"(failure {failures} of {MAX_QUICK_FAILURES} in a row); meanwhile mlflow-bun serves its native routes "
+                f"and answers 503 for the others"
+            )
+            # Its whole group goes: uvicorn workers orphaned by a killed `mlflow server` hold the port.
+            python.stop(PYTHON_GRACE)
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline and not wake.stop_signal and not bun.exited():
+                wake.sleep(deadline - time.monotonic())
+            if wake.stop_signal or bun.exited():
+                continue
+            python = start_python()
+            children[0] = python
+            started, ready = time.monotonic(), False
+            logs.say(f"restarted MLflow's Python server (pid {python.pid}) on {python_url}")
+            continue
+        if not ready and _answers(health):
+            ready = True
+            logs.say(f"MLflow's Python server (pid {python.pid}) is ready again at {python_url}")
+        elif not ready and time.monotonic() - started > RESTART_READY_TIMEOUT:
+            logs.say(f"MLflow's Python server (pid {python.pid}) did not answer within {RESTART_READY_TIMEOUT:g} s of its restart; stopping it")
+            python.stop(PYTHON_GRACE)
+            continue
+        wake.sleep(0.25 if not ready else 1.0)
 
 
 def _stopped(wake: _Wakeup) -> int:

@@ -1,12 +1,17 @@
-"""One server dying stops the other, and the usual mistakes end in one clear line (SIGTERM:
-test_serving.py, at the end of each launcher's life)."""
+"""MLflow's server dying is restarted with back-off while the binary serves on (and after five
+quick failures in a row both stop); the binary dying stops both; the usual mistakes end in one
+clear line (SIGTERM: test_serving.py, at the end of each launcher's life)."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
+import time
+
+import requests
 
 import servers
 from launchers import group_members, launcher_env
@@ -20,13 +25,80 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def test_python_dying_stops_the_binary(sqlite_launcher):
+# A route only MLflow's server answers: through the binary while it runs, 503 JSON while it is down.
+PROXIED = "/api/2.0/mlflow/traces?experiment_ids=0"
+NATIVE = "/api/2.0/mlflow/experiments/search?max_results=10"
+
+
+def _poll(launcher, what, check, tries=1200):
+    """Polls until check() returns something other than None, and returns it (bounded in count)."""
+    for _ in range(tries):
+        if (found := check()) is not None:  # not truthiness: an error Response is falsy
+            return found
+        time.sleep(0.1)
+    own = [line for line in launcher.log().splitlines() if not line.startswith("[python] ")]
+    raise AssertionError(f"gave up waiting until {what}; launcher output (without [python] lines):\n" + "\n".join(own[-80:]))
+
+
+def _answer(url, status):
+    """The answer to GET url if its status is `status`, else None (no answer at all included)."""
+    try:
+        r = requests.get(url, timeout=30)
+    except requests.RequestException:
+        return None
+    return r if r.status_code == status else None
+
+
+def test_python_dying_is_restarted_while_native_routes_serve(sqlite_launcher):
     launcher = sqlite_launcher
+    assert _answer(launcher.url + PROXIED, 200)
     os.kill(launcher.python_pid, signal.SIGKILL)  # the `mlflow server` process only, not its workers
+
+    down = _poll(launcher, "the proxied route answers 503", lambda: _answer(launcher.url + PROXIED, 503))
+    assert down.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+    native = _answer(launcher.url + NATIVE, 200)  # the binary serves on meanwhile
+    assert native is not None and [e["name"] for e in native.json()["experiments"]] == ["Default"]
+
+    _poll(launcher, "the proxied route answers again", lambda: _answer(launcher.url + PROXIED, 200))
+    log = launcher.log()
+    assert f"[mlflow-bun] MLflow's Python server (pid {launcher.python_pid}) was killed by SIGKILL; restarting it in 0.5 s (failure 1 of 5 in a row)" in log
+    restarted = int(re.search(r"\[mlflow-bun\] restarted MLflow's Python server \(pid (\d+)\) on " + re.escape(launcher.python_url), log)[1])
+    assert restarted != launcher.python_pid
+    assert group_members(launcher.python_pid) == []  # the old server's orphaned uvicorn processes too
+    assert launcher.proc.poll() is None
+    assert group_members(launcher.bun_pid)  # the binary was never restarted
+
+
+def test_python_failing_in_a_row_gives_up(sqlite_launcher):
+    launcher = sqlite_launcher
+    killed = [launcher.python_pid]
+    os.kill(launcher.python_pid, signal.SIGKILL)
+    # Each restarted server is killed as soon as the launcher names it: 5 failures in a row.
+    for _ in range(4):
+        def restarted():
+            pids = [int(p) for p in re.findall(r"\[mlflow-bun\] restarted MLflow's Python server \(pid (\d+)\)", launcher.log())]
+            return pids[len(killed) - 1] if len(pids) >= len(killed) else None
+        pid = _poll(launcher, "the launcher restarts MLflow's server", restarted)
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
     assert launcher.wait_exit() != 0
-    assert f"Error: MLflow's Python server (pid {launcher.python_pid}) was killed by SIGKILL; stopping mlflow-bun (pid {launcher.bun_pid})." in launcher.log()
+    log = launcher.log()
+    for n, delay in enumerate(["0.5", "1", "2", "4"], start=1):
+        assert f"was killed by SIGKILL; restarting it in {delay} s (failure {n} of 5 in a row)" in log
+    assert (
+        f"Error: MLflow's Python server (pid {killed[-1]}) was killed by SIGKILL; it failed 5 times in a row "
+        f"(each before answering or within 60 s of its start): giving up; stopping mlflow-bun (pid {launcher.bun_pid})."
+    ) in log
     assert group_members(launcher.bun_pid) == []
-    assert group_members(launcher.python_pid) == []  # its orphaned uvicorn processes too
+    assert all(group_members(pid) == [] for pid in killed)
+
+
+def test_binary_dying_stops_python(sqlite_launcher):
+    launcher = sqlite_launcher
+    os.kill(launcher.bun_pid, signal.SIGKILL)
+    assert launcher.wait_exit() != 0
+    assert f"Error: mlflow-bun (pid {launcher.bun_pid}) was killed by SIGKILL; stopping MLflow's Python server (pid {launcher.python_pid})." in launcher.log()
+    assert group_members(launcher.python_pid) == []
 
 
 def test_port_in_use_is_one_line(bin_dir, tmp_path):
