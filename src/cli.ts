@@ -27,7 +27,9 @@ async function run(): Promise<void> {
     // The banner says what goes to Python (everything, with --app-name or --enable-workspaces).
     await startServer(config);
   } catch (e) {
-    console.error(`Error: ${(e as Error).message}`);
+    // One line: database errors carry psycopg2's multi-line text.
+    const message = (e as Error).message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+    console.error(`Error: ${message}`);
     process.exit(1);
   }
 }

@@ -269,6 +269,6 @@ describe("failing to start exits 1 with an Error: line", () => {
     const lines = r.stderr.split("\n").filter(Boolean);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toStartWith("Error:");
-    expect(lines[0]).toContain("ECONNREFUSED");
+    expect(lines[0]).toContain(`port ${port} failed: Connection refused`);
   }, 30_000);
 });
