@@ -14,8 +14,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # The MLflow client retries 5xx answers with back-off (INVALID_STATE is a 500): a test expecting
@@ -28,26 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pytest  # noqa: E402
 
+import pool  # noqa: E402
 import servers  # noqa: E402
+from pool import Backend  # noqa: E402
 
 DIALECTS = ["sqlite", "postgres"]
-
-
-class Backend:
-    """A fresh, empty database of one dialect; `bun_uri` and `python_uri` name the same one."""
-
-    def __init__(self, dialect: str, workdir: Path, name: str):
-        self.dialect = dialect
-        self.pg: servers.PgDatabase | None = None
-        if dialect == "sqlite":
-            self.bun_uri = self.python_uri = servers.sqlite_uri(workdir / f"{name}.db")
-        else:
-            self.pg = servers.PgDatabase.create()
-            self.bun_uri, self.python_uri = self.pg.uri, self.pg.python_uri
-
-    def drop(self) -> None:
-        if self.pg is not None:
-            self.pg.drop()
 
 
 def _require_postgres(dialect: str) -> None:
@@ -100,7 +84,7 @@ def _target_is_python() -> bool:
     return os.environ.get("MLFLOW_BUN_PARITY_TARGET", "bun") == "python"
 
 
-class ServerPool:
+class ParityPool(pool.ServerPool):
     """The servers that cost seconds to start (MLflow's Python server takes 6-10 s), started in
     the background, two at a time, as soon as the session knows which its tests need (see
     pytest_collection_finish), and all stopped, their databases dropped, when the session ends.
@@ -113,49 +97,7 @@ class ServerPool:
       (test_shared_database.py).
     """
 
-    def __init__(self):
-        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parity-servers")
-        self._futures: dict[tuple, Future] = {}
-        self._lock = threading.Lock()
-        self._started: list[servers.Server] = []
-        self._backends: list[Backend] = []
-        self._base: Path | None = None
-        self._closed = False
-
-    def set_base(self, base: Path) -> None:
-        self._base = base
-
-    def want(self, key: tuple) -> None:
-        with self._lock:
-            if key in self._futures or self._closed:
-                return
-            self._futures[key] = self._executor.submit(self._start, key)
-
-    def get(self, key: tuple) -> Pair:
-        self.want(key)
-        return self._futures[key].result()
-
-    def _workdir(self, key: tuple) -> Path:
-        base = self._base
-        if base is None:
-            import tempfile
-
-            base = Path(tempfile.mkdtemp(prefix="mlflow-bun-parity-"))
-            self._base = base
-        d = base / "-".join(key)
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    def _track(self, server: servers.Server) -> servers.Server:
-        with self._lock:
-            self._started.append(server)
-        return server
-
-    def _backend(self, dialect: str, workdir: Path, name: str) -> Backend:
-        backend = Backend(dialect, workdir, name)
-        with self._lock:
-            self._backends.append(backend)
-        return backend
+    name = "parity"
 
     def _start(self, key: tuple) -> Pair:
         kind, dialect = key
@@ -194,32 +136,8 @@ class ServerPool:
             return Pair(dialect, python, bun, shared_db=True)
         raise ValueError(key)
 
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            futures = list(self._futures.values())
-        for f in futures:
-            try:
-                f.result(timeout=PYTHON_START_WAIT)
-            except Exception:  # noqa: BLE001 - reported by the fixture that needed it
-                pass
-        self._executor.shutdown(wait=True)
-        for s in self._started:
-            try:
-                s.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        for b in self._backends:
-            try:
-                b.drop()
-            except Exception:  # noqa: BLE001
-                pass
 
-
-PYTHON_START_WAIT = 300
-POOL = ServerPool()
+POOL = ParityPool()
 atexit.register(POOL.close)  # a last resort when the session is interrupted
 
 # Fixture name -> pool kind: which pooled servers an item needs.

@@ -19,10 +19,8 @@ import atexit
 import os
 import secrets
 import sys
-import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "parity"))
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
+import pool  # noqa: E402
 import servers  # noqa: E402
 
 DIALECTS = ["sqlite", "postgres"]
@@ -130,71 +129,16 @@ def start_bun(backend: str, workdir: Path, args: list[str], health: str = "/heal
     return _spawn("bun", cmd, servers._base_env(), workdir, port, backend, health, servers.BUN_START_TIMEOUT)
 
 
-class Backend:
-    """A fresh, empty tracking database: `bun_uri` and `python_uri` name the same one."""
-
-    def __init__(self, dialect: str, workdir: Path):
-        self.pg: servers.PgDatabase | None = None
-        if dialect == "sqlite":
-            self.bun_uri = self.python_uri = servers.sqlite_uri(workdir / "mlflow.db")
-        else:
-            self.pg = servers.PgDatabase.create("mlflow_bun_security")
-            self.bun_uri, self.python_uri = self.pg.uri, self.pg.python_uri
-
-    def drop(self) -> None:
-        if self.pg is not None:
-            self.pg.drop()
-
-
-class ServerPool:
-    def __init__(self):
-        self._executor = ThreadPoolExecutor(max_workers=3, thread_name_prefix="security-servers")
-        self._futures: dict[tuple, Future] = {}
-        self._lock = threading.Lock()
-        self._started: list[servers.Server] = []
-        self._backends: list[Backend] = []
-        self._base: Path | None = None
-        self._closed = False
-
-    def set_base(self, base: Path) -> None:
-        self._base = base
-
-    def want(self, key: tuple) -> None:
-        with self._lock:
-            if key in self._futures or self._closed:
-                return
-            self._futures[key] = self._executor.submit(self._start, key)
-
-    def wanted(self) -> list[tuple]:
-        with self._lock:
-            return list(self._futures)
-
-    def get(self, key: tuple) -> Pair:
-        self.want(key)
-        return self._futures[key].result()
-
-    def _workdir(self, key: tuple) -> Path:
-        if self._base is None:
-            import tempfile
-
-            self._base = Path(tempfile.mkdtemp(prefix="mlflow-bun-security-"))
-        d = self._base / "-".join(key)
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    def _track(self, server: servers.Server) -> servers.Server:
-        with self._lock:
-            self._started.append(server)
-        return server
+class SecurityPool(pool.ServerPool):
+    workers = 3
+    name = "security"
 
     def _start(self, key: tuple) -> Pair:
         kind, dialect = key
         if dialect == "postgres" and servers.postgres_available():
             raise RuntimeError(servers.postgres_available())
         workdir = self._workdir(key)
-        backend = Backend(dialect, workdir)
-        with self._lock:
-            self._backends.append(backend)
+        backend = self._backend(dialect, workdir, pg_prefix="mlflow_bun_security")
         if kind == "auth":
             password = "Adm1n-" + secrets.token_hex(8)
             config_path = workdir / "basic_auth.ini"
@@ -220,31 +164,8 @@ class ServerPool:
             return Pair(key, python, bun, prefix=STATIC_PREFIX)
         raise ValueError(key)
 
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            futures = list(self._futures.values())
-        for f in futures:
-            try:
-                f.result(timeout=300)
-            except Exception:  # noqa: BLE001 - reported by the fixture that needed it
-                pass
-        self._executor.shutdown(wait=True)
-        for s in self._started:
-            try:
-                s.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        for b in self._backends:
-            try:
-                b.drop()
-            except Exception:  # noqa: BLE001
-                pass
 
-
-POOL = ServerPool()
+POOL = SecurityPool()
 atexit.register(POOL.close)  # a last resort when the session is interrupted
 
 
