@@ -34,4 +34,10 @@ async function run(): Promise<void> {
   }
 }
 
+// A server outlives a stray rejected promise: it is a bug to log, never a reason to drop every
+// client's connection (Bun's default ends the process).
+process.on("unhandledRejection", (reason) => {
+  console.error(`Error: unhandled rejection (a bug): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+});
+
 await run();

@@ -111,6 +111,7 @@ export async function sampledMetricHistory(
     SELECT metrics.run_uuid, count(*) AS n, count(DISTINCT metrics.step) AS d, min(metrics.step) AS lo, max(metrics.step) AS hi
     FROM metrics WHERE metrics.key = ${key} AND ${inIds(dialect, raw("metrics.run_uuid"), unique)}${steps}
     GROUP BY metrics.run_uuid`);
+  statsQuery.catch(() => {}); // awaited below, unless the guess fails first
   // PostgreSQL: while one connection counts, another fetches the samples as if every run were
   // contiguous from its first step to its last (two index probes each); kept where the counts agree.
   const guess = dialect === "postgres" ? await contiguousGuess(db, unique, key, steps) : new Map<string, Lattice>();

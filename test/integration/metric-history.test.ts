@@ -141,6 +141,17 @@ for (const dialect of DIALECTS) {
         await invalid({ run_ids: [H], start_step: 5, end_step: 2 }, "end_step must be greater than start_step. Found start_step=5 and end_step=2.");
         await invalid({ run_ids: [H], end_step: 2 }, "If either start step or end step are specified, both must be specified.");
       });
+
+      test("a run id the database refuses fails the request, not the process (two queries in flight)", async () => {
+        // Found by schemathesis: one of the concurrent statements failing left the other's
+        // rejection unhandled, which ended the server.
+        for (const runIds of [["a\u0000b", H], ["\u00a5", "x\u0000"]]) {
+          const r = await interval({ run_ids: runIds });
+          expect(typeof r.body.error_code).toBe("string"); // an MLflow error answer, not a dropped connection
+        }
+        await Bun.sleep(50); // a stray rejection surfaces on the next turns
+        expect((await interval({ run_ids: [H] })).status).toBe(200);
+      });
     });
 
     describe("get-history-bulk (ajax only)", () => {
