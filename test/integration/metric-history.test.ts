@@ -147,7 +147,8 @@ for (const dialect of DIALECTS) {
         // rejection unhandled, which ended the server.
         for (const runIds of [["a\u0000b", H], ["\u00a5", "x\u0000"]]) {
           const r = await interval({ run_ids: runIds });
-          expect(typeof r.body.error_code).toBe("string"); // an MLflow error answer, not a dropped connection
+          // an answer (SQLite finds nothing; PostgreSQL refuses the text), not a dropped connection
+          expect(r.status === 200 || typeof r.body.error_code === "string").toBe(true);
         }
         await Bun.sleep(50); // a stray rejection surfaces on the next turns
         expect((await interval({ run_ids: [H] })).status).toBe(200);
