@@ -1,6 +1,7 @@
-// Python 3.11's urllib.parse (urlsplit, urlparse, urlunsplit, unquote) and posixpath.normpath,
-// which MLflow's URI rules (mlflow/utils/uri.py, host_policy.py, validation.py) are written
-// against: artifact locations are accepted, rejected and resolved by what these return.
+// Python 3.11's urllib.parse (urlsplit, urlparse, urlunsplit, unquote, and parse_qsl as Werkzeug
+// calls it) and posixpath.normpath, which MLflow's URI rules (mlflow/utils/uri.py, host_policy.py,
+// validation.py) and request.args are written against: artifact locations are accepted, rejected
+// and resolved by what these return.
 // Not search code, but the same kind of Python-compat primitive as python.ts.
 import { PyError } from "./builtins";
 
@@ -137,4 +138,91 @@ export function normpath(path: string): string {
     else if (out.length > 0) out.pop();
   }
   return "/".repeat(initial) + out.join("/") || ".";
+}
+
+/** A query string's parameters as Werkzeug's request.args holds them (a multi-dict). */
+export class QueryArgs {
+  private readonly values = new Map<string, string[]>();
+  constructor(pairs: [string, string][]) {
+    for (const [k, v] of pairs) {
+      const list = this.values.get(k);
+      if (list) list.push(v);
+      else this.values.set(k, [v]);
+    }
+  }
+  get size(): number {
+    return this.values.size;
+  }
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+  get(name: string): string | null {
+    return this.values.get(name)?.[0] ?? null;
+  }
+  getAll(name: string): string[] {
+    return this.values.get(name) ?? [];
+  }
+}
+
+/**
+ * parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"): like URLSearchParams,
+ * except that percent-escapes which are not UTF-8 stay percent-encoded (upper case) instead of
+ * becoming U+FFFD, so `?name=%ff` looks for "%FF" as MLflow does.
+ */
+export function queryArgs(url: URL): QueryArgs {
+  const pairs: [string, string][] = [];
+  for (const part of url.search.slice(1).split("&")) {
+    if (!part) continue;
+    const eq = part.indexOf("=");
+    const [k, v] = eq < 0 ? [part, ""] : [part.slice(0, eq), part.slice(eq + 1)];
+    pairs.push([unquotePlus(k), unquotePlus(v)]);
+  }
+  return new QueryArgs(pairs);
+}
+
+const hex = (b: number) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+
+function unquotePlus(s: string): string {
+  const text = s.replaceAll("+", " ");
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    if (text[i] === "%" && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 3;
+    } else {
+      const ch = String.fromCodePoint(text.codePointAt(i)!);
+      bytes.push(...Buffer.from(ch, "utf8"));
+      i += ch.length;
+    }
+  }
+  return decodeUtf8Quoting(Uint8Array.from(bytes));
+}
+
+/** UTF-8 decoding whose invalid bytes come out as %XX (Werkzeug's "werkzeug.url_quote" handler). */
+function decodeUtf8Quoting(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  while (i < bytes.length) {
+    const n = utf8SequenceLength(bytes, i);
+    if (n === 0) out += hex(bytes[i++]!);
+    else out += Buffer.from(bytes.subarray(i, (i += n))).toString("utf8");
+  }
+  return out;
+}
+
+/** The length of the well-formed UTF-8 sequence at `i` (RFC 3629 table), or 0. */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  const cont = (j: number, lo = 0x80, hi = 0xbf) => i + j < b.length && b[i + j]! >= lo && b[i + j]! <= hi;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const [lo, hi] = c === 0xe0 ? [0xa0, 0xbf] : c === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const [lo, hi] = c === 0xf0 ? [0x90, 0xbf] : c === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
 }

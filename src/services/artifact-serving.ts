@@ -5,7 +5,7 @@ import type { Config } from "../config";
 import { MlflowError } from "../errors";
 import type * as M from "../generated/types";
 import { PyError } from "../python/builtins";
-import { unquote, urlparse } from "../python/urllib";
+import { queryArgs, unquote, urlparse } from "../python/urllib";
 import { json, errorResponse } from "../server/response";
 import { parseRequest } from "../server/request";
 import type { Stores } from "../store";
@@ -174,7 +174,7 @@ export function artifactServing(stores: Stores, config: Config) {
     flaskErrors(async () => {
       if (config.artifactsOnly) return artifactsOnlyDisabled(rule);
       if (config.artifactsPresignedOnly) return presignedOnlyRejection(false);
-      const args = new URL(request.url).searchParams;
+      const args = queryArgs(new URL(request.url));
       const runId = args.get("run_id") || args.get("run_uuid") || undefined;
       if (!args.has("path")) return flaskBadRequest();
       const path = validatePathIsSafe(args.get("path")!);
@@ -187,7 +187,7 @@ export function artifactServing(stores: Stores, config: Config) {
   const getModelVersionArtifact = (rule: string): ArtifactHandler => (request) =>
     flaskErrors(async () => {
       if (config.artifactsOnly) return artifactsOnlyDisabled(rule);
-      const args = new URL(request.url).searchParams;
+      const args = queryArgs(new URL(request.url));
       if (config.artifactsPresignedOnly && args.get("presigned") !== "true") return presignedOnlyRejection(false);
       if (!args.has("path")) return flaskBadRequest();
       const path = validatePathIsSafe(args.get("path")!);

@@ -1,6 +1,7 @@
 // The metric-history handlers of handlers.py: _get_metric_history,
 // get_metric_history_bulk_interval_handler, and the ajax-only get_metric_history_bulk_handler
 // (a plain Flask route, not an RPC: it reads request.args and answers Flask's jsonify).
+import { queryArgs } from "../python/urllib";
 import type * as M from "../generated/types";
 import { MlflowError } from "../errors";
 import { pyInt, pyIntOf, pyJsonDumps, type PyValue } from "../python/builtins";
@@ -61,7 +62,7 @@ export function metricsService(stores: Stores) {
         ctx,
       );
       // get_metric_history_bulk_interval_impl reads these from request.args, not the message.
-      const args = new URL(ctx.request.url).searchParams;
+      const args = queryArgs(new URL(ctx.request.url));
       const maxResults = Number(intOf(args.get("max_results") ?? String(MAX_RESULTS_PER_RUN)));
       const start = args.get("start_step");
       const end = args.get("end_step");
@@ -84,7 +85,7 @@ export function metricsService(stores: Stores) {
 
     /** GET /ajax-api/2.0/mlflow/metrics/get-history-bulk */
     async getMetricHistoryBulk(request: Request): Promise<Response> {
-      const args = new URL(request.url).searchParams;
+      const args = queryArgs(new URL(request.url));
       const runIds = args.getAll("run_id");
       if (runIds.length === 0) throw invalid("GetMetricHistoryBulk request must specify at least one run_id.");
       if (runIds.length > MAX_RUN_IDS_PER_REQUEST) {
