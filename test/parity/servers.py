@@ -176,17 +176,17 @@ def _group_alive_(pgid: int) -> bool:
         return False
 
 
-def _wait_for_health(proc: subprocess.Popen, url: str, timeout: float, log_path: Path) -> None:
+def _wait_for_health(proc: subprocess.Popen, url: str, timeout: float, log_path: Path, health: str = "/health") -> None:
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(
-                f"server exited with code {proc.returncode} before answering /health; log:\n"
+                f"server exited with code {proc.returncode} before answering {health}; log:\n"
                 + log_path.read_text(errors="replace")[-4000:]
             )
         try:
-            r = requests.get(f"{url}/health", timeout=2)
+            r = requests.get(f"{url}{health}", timeout=2)
             if r.status_code == 200:
                 return
             last_error = f"HTTP {r.status_code}"
@@ -194,12 +194,12 @@ def _wait_for_health(proc: subprocess.Popen, url: str, timeout: float, log_path:
             last_error = str(e)
         time.sleep(0.1)
     raise RuntimeError(
-        f"server at {url} did not answer /health within {timeout}s ({last_error}); log:\n"
+        f"server at {url} did not answer {health} within {timeout}s ({last_error}); log:\n"
         + log_path.read_text(errors="replace")[-4000:]
     )
 
 
-def _spawn(kind: str, cmd: list[str], env: dict, workdir: Path, port: int, backend: str, timeout: float) -> Server:
+def _spawn(kind: str, cmd: list[str], env: dict, workdir: Path, port: int, backend: str, timeout: float, health: str = "/health") -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{kind}-server.log"
     log = open(log_path, "wb")
@@ -219,7 +219,7 @@ def _spawn(kind: str, cmd: list[str], env: dict, workdir: Path, port: int, backe
     server = Server(kind=kind, url=url, backend_store_uri=backend, workdir=workdir, proc=proc, log_path=log_path)
     _RUNNING.append(server)
     try:
-        _wait_for_health(proc, url, timeout, log_path)
+        _wait_for_health(proc, url, timeout, log_path, health)
     except BaseException:
         server.stop()
         raise
@@ -259,15 +259,17 @@ def start_bun(
     default_artifact_root: str | None = None,
     extra_env: dict | None = None,
     extra_args: list[str] | None = None,
+    health: str = "/health",
 ) -> Server:
     """`extra_env`: variables added to the server's environment (e.g. MLFLOW_WEBHOOK_*);
-    `extra_args`: `mlflow server` options appended to the command line (both servers take them)."""
+    `extra_args`: `mlflow server` options appended to the command line (both servers take them);
+    `health`: the path that answers once it is up (under --static-prefix, the prefixed one)."""
     port = free_port()
     cmd = [*bun_command(), "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", backend_store_uri]
     if default_artifact_root is not None:
         cmd += ["--default-artifact-root", default_artifact_root]
     cmd += extra_args or []
-    return _spawn("bun", cmd, {**_base_env(), **(extra_env or {})}, workdir, port, backend_store_uri, BUN_START_TIMEOUT)
+    return _spawn("bun", cmd, {**_base_env(), **(extra_env or {})}, workdir, port, backend_store_uri, BUN_START_TIMEOUT, health)
 
 
 def start_python(
@@ -276,9 +278,11 @@ def start_python(
     default_artifact_root: str | None = None,
     extra_env: dict | None = None,
     extra_args: list[str] | None = None,
+    health: str = "/health",
 ) -> Server:
     """`extra_env`: variables added to the server's environment (e.g. MLFLOW_WEBHOOK_*);
-    `extra_args`: `mlflow server` options appended to the command line (both servers take them)."""
+    `extra_args`: `mlflow server` options appended to the command line (both servers take them);
+    `health`: the path that answers once it is up (under --static-prefix, the prefixed one)."""
     port = free_port()
     cmd = [
         str(VENV_BIN / "mlflow"), "server",
@@ -293,7 +297,7 @@ def start_python(
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra_env or {})
-    return _spawn("python", cmd, env, workdir, port, backend_store_uri, PYTHON_START_TIMEOUT)
+    return _spawn("python", cmd, env, workdir, port, backend_store_uri, PYTHON_START_TIMEOUT, health)
 
 
 def sqlite_uri(path: Path) -> str:

@@ -16,10 +16,8 @@ databases dropped, when the session ends. The server helpers are test/parity/ser
 from __future__ import annotations
 
 import atexit
-import os
 import secrets
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "parity"))
 
 import pytest  # noqa: E402
-import requests  # noqa: E402
 
 import pool  # noqa: E402
 import servers  # noqa: E402
@@ -70,65 +67,6 @@ class Pair:
     prefix: str = ""
 
 
-def _wait_until_answers(server: servers.Server, path: str, timeout: float) -> None:
-    """Like servers._wait_for_health, for a health path under a static prefix."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(
-                f"{server.kind} server exited with code {server.proc.returncode}; log:\n{server.log_tail()}"
-            )
-        try:
-            r = requests.get(server.url + path, timeout=2)
-            if r.status_code == 200:
-                return
-            last = f"HTTP {r.status_code}"
-        except requests.RequestException as e:
-            last = str(e)
-        time.sleep(0.1)
-    raise RuntimeError(f"{server.kind} server did not answer {path} within {timeout}s ({last}); log:\n{server.log_tail()}")
-
-
-def _spawn(kind: str, cmd: list[str], env: dict, workdir: Path, port: int, backend: str, health: str, timeout: float) -> servers.Server:
-    """servers._spawn with the health check at `health` (/mlf/health under --static-prefix)."""
-    import subprocess
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / f"{kind}-server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = servers.Server(kind=kind, url=f"http://127.0.0.1:{port}", backend_store_uri=backend,
-                            workdir=workdir, proc=proc, log_path=log_path)
-    servers._RUNNING.append(server)
-    try:
-        _wait_until_answers(server, health, timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
-def start_python(backend: str, workdir: Path, args: list[str], env: dict, health: str = "/health") -> servers.Server:
-    port = servers.free_port()
-    cmd = [str(servers.VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", backend, "--workers", "1", *args]
-    full_env = servers._base_env()
-    full_env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    full_env["PATH"] = f"{servers.VENV_BIN}{os.pathsep}{full_env.get('PATH', '')}"
-    full_env.update(env)
-    return _spawn("python", cmd, full_env, workdir, port, backend, health, servers.PYTHON_START_TIMEOUT)
-
-
-def start_bun(backend: str, workdir: Path, args: list[str], health: str = "/health") -> servers.Server:
-    port = servers.free_port()
-    cmd = [*servers.bun_command(), "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", backend, *args]
-    return _spawn("bun", cmd, servers._base_env(), workdir, port, backend, health, servers.BUN_START_TIMEOUT)
-
-
 class SecurityPool(pool.ServerPool):
     workers = 3
     name = "security"
@@ -150,8 +88,8 @@ class SecurityPool(pool.ServerPool):
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
             }
             args = ["--app-name", "basic-auth"]
-            python = self._track(start_python(backend.python_uri, workdir / "python", args, env))
-            bun = self._track(start_bun(backend.bun_uri, workdir / "bun", [*args, "--python-url", python.url]))
+            python = self._track(servers.start_python(backend.python_uri, workdir / "python", extra_env=env, extra_args=args))
+            bun = self._track(servers.start_bun(backend.bun_uri, workdir / "bun", extra_args=[*args, "--python-url", python.url]))
             auth = AuthSetup(admin=(ADMIN_USER, password), user=(USER, "Us3r-" + uuid.uuid4().hex[:12]),
                              config_path=config_path, auth_db=auth_db)
             return Pair(key, python, bun, auth=auth)
@@ -159,8 +97,8 @@ class SecurityPool(pool.ServerPool):
             # one artifact store for both (the default ./mlartifacts is relative to each one's cwd)
             args = ["--static-prefix", STATIC_PREFIX, "--artifacts-destination", str(workdir / "mlartifacts")]
             health = f"{STATIC_PREFIX}/health"
-            python = self._track(start_python(backend.python_uri, workdir / "python", args, {}, health))
-            bun = self._track(start_bun(backend.bun_uri, workdir / "bun", [*args, "--python-url", python.url], health))
+            python = self._track(servers.start_python(backend.python_uri, workdir / "python", extra_args=args, health=health))
+            bun = self._track(servers.start_bun(backend.bun_uri, workdir / "bun", extra_args=[*args, "--python-url", python.url], health=health))
             return Pair(key, python, bun, prefix=STATIC_PREFIX)
         raise ValueError(key)
 
