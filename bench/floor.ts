@@ -39,7 +39,7 @@ export async function run(cfg: Config): Promise<Record<string, number>> {
     onnotice: () => {},
     types: { bigint: { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: number) => String(x) } },
   });
-  const q = (t: postgres.TransactionSql | postgres.Sql, text: string, params: any[] = []) => t.unsafe(text, params, { prepare: true });
+  const q = (t: postgres.TransactionSql | postgres.Sql | postgres.Sql<{}>, text: string, params: any[] = []) => t.unsafe(text, params, { prepare: true });
 
   async function createRun(tid: number, c: number): Promise<void> {
     await sql.begin(async (t) => {
@@ -79,9 +79,14 @@ export async function run(cfg: Config): Promise<Record<string, number>> {
         const rows = Array.from({ length: nMetrics }, (_, i) => ({
           key: nMetrics === 1 ? `f${tid}_w` : `f${tid}_m${i % keys}`, value: Math.random(), timestamp: now, step: c * stride + Math.floor(i / keys), isNan: false,
         }));
-        await q(t, `
-    INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ${placeholders(rows.length, 6)}
-    ON CONFLICT DO NOTHING`, rows.flatMap((r) => [r.key, r.value, r.timestamp, r.step, r.isNan, runId]));
+        const insert = `INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ${placeholders(rows.length, 6)}`;
+        const values = rows.flatMap((r) => [r.key, r.value, r.timestamp, r.step, r.isNan, runId]);
+        if (rows.length >= 100) {
+          // src/store/metrics.ts insertOrSkipTaken (no row is ever taken here)
+          await t.savepoint((sp) => q(sp, insert, values));
+        } else {
+          await q(t, `${insert} ON CONFLICT DO NOTHING`, values);
+        }
         // _update_latest_metrics_if_necessary: the batch's newest per key, the stored rows locked
         const best = new Map<string, (typeof rows)[0]>();
         for (const r of rows) {

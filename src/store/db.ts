@@ -19,6 +19,8 @@ export interface Db {
   exec(script: string): Promise<void>;
   /** All-or-nothing: commits when fn resolves, rolls back when it throws. */
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /** Inside a transaction: when fn throws, only its statements are undone (a transaction outside one). */
+  savepoint<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,16 @@ function openPostgres(url: string, max: number): Db {
         }
       },
       tx: async (fn) => (q !== pool ? fn(wrap(q)) : transaction(fn)), // nested: the same transaction
+      // postgres.js fails a transaction whose statement failed, even when the error is caught,
+      // unless the statement ran in its savepoint().
+      savepoint: async (fn) => {
+        if (q === pool) return transaction(fn);
+        try {
+          return (await (q as postgres.TransactionSql).savepoint((s) => fn(wrap(s)))) as any;
+        } catch (e) {
+          throw pgError(e, parsedUrl);
+        }
+      },
       close: () => pool.end({ timeout: 5 }),
     };
   };
@@ -185,9 +197,21 @@ function openSqlite(path: string): Db {
     run: async (query) => run(() => rawRun(query)),
     exec: async (script) => run(() => void db.exec(script)),
     tx: async (fn) => fn(direct),
+    savepoint: async (fn) => {
+      db.exec("SAVEPOINT nested");
+      try {
+        const result = await fn(direct);
+        db.exec("RELEASE nested");
+        return result;
+      } catch (e) {
+        db.exec("ROLLBACK TO nested");
+        db.exec("RELEASE nested");
+        throw e;
+      }
+    },
     close: async () => db.close(),
   };
-  return {
+  const outer: Db = {
     dialect: "sqlite",
     all: (query) => patiently(() => rawAll(query)),
     one: (query) => patiently(() => rawOne(query)),
@@ -205,8 +229,10 @@ function openSqlite(path: string): Db {
           throw sqliteError(e);
         }
       }),
+    savepoint: (fn) => outer.tx(fn),
     close: () => exclusive(() => db.close()),
   };
+  return outer;
 }
 
 function toSqlite(v: unknown): unknown {

@@ -162,6 +162,18 @@ for (const dialect of DIALECTS) {
         expect(await latest(id)).toEqual({ a: [0, 5, 1, false], b: [7, 1, 0, false], c: [5, 1, 3, false], n: [1, 1, 0, false], z: [-1, 1, 0, false] });
       });
 
+      test("a large batch repeating rows already logged keeps one copy of each and adds the rest (PostgreSQL's plain-insert path)", async () => {
+        const id = await newRun("large-repeat");
+        const first = Array.from({ length: 150 }, (_, i) => M(`k${i % 3}`, i, 1, i));
+        expect((await batch(id, { metrics: first })).body).toEqual({});
+        const again = [...first.slice(100), ...Array.from({ length: 60 }, (_, i) => M(`k${i % 3}`, 1000 + i, 2, 200 + i))];
+        expect((await batch(id, { metrics: again })).body).toEqual({});
+        const rows = await history(id);
+        expect(rows.length).toBe(210);
+        expect(new Set(rows.map((r) => JSON.stringify(r))).size).toBe(210);
+        expect((await latest(id)).k2).toEqual([1059, 2, 259, false]);
+      });
+
       test("changed params: MLflow's list of them, and nothing of the batch is written", async () => {
         const id = await newRun("immutable");
         await batch(id, { params: [{ key: "p1", value: "x" }, { key: "p2", value: "y" }] });
