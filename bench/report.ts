@@ -1,5 +1,7 @@
 // Results: per (workload, server) across rounds → one row; the Markdown tables.
 import { readFileSync, writeFileSync } from "node:fs";
+import type { QuietStart } from "./startup";
+import { checkTargets, targetsTable } from "./targets";
 
 export interface Sample {
   round: number;
@@ -27,6 +29,8 @@ export interface ServerReport {
   starts: { db: string; ms: number }[];
   data?: { how: string; seconds: number; requests?: number };
   peakRssMb?: number;
+  /** Starts alone on the machine after the workloads (bench/startup.ts). */
+  quiet?: QuietStart;
 }
 
 export interface Row {
@@ -43,7 +47,7 @@ export interface Row {
   rounds: number;
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -108,13 +112,15 @@ const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 
 
 export function serversTable(servers: ServerReport[]): string {
   const lines = [
-    "| Server | Version | Status | First /health after start | Data set | Build s | Peak RSS MB |",
-    "|---|---|---|---|---|--:|--:|",
+    "| Server | Version | Status | First /health, starts during the run | Quiet start: first /health, median (all) | Idle RSS MB | Data set | Build s | Peak RSS MB |",
+    "|---|---|---|---|--:|--:|---|--:|--:|",
   ];
+  const ms = (x: number) => `${Math.round(x).toLocaleString("en-US")} ms`;
   for (const s of servers) {
-    const starts = s.starts.map((x) => `${Math.round(x.ms).toLocaleString("en-US")} ms (${x.db})`).join(", ") || "–";
+    const starts = s.starts.map((x) => `${ms(x.ms)} (${x.db})`).join(", ") || "–";
+    const quiet = s.quiet?.ms.length ? `${ms(median(s.quiet.ms))} (${s.quiet.ms.map((x) => Math.round(x)).join(", ")})` : "–";
     lines.push(
-      `| ${s.name} | ${esc(s.version ?? "–")} | ${s.status}${s.reason ? `: ${esc(s.reason)}` : ""} | ${starts} | ${esc(s.data?.how ?? "–")} | ${s.data ? s.data.seconds.toFixed(1) : "–"} | ${num(s.peakRssMb, 0)} |`,
+      `| ${s.name} | ${esc(s.version ?? "–")} | ${s.status}${s.reason ? `: ${esc(s.reason)}` : ""} | ${starts} | ${quiet} | ${num(s.quiet?.idleRssMb, 0)} | ${esc(s.data?.how ?? "–")} | ${s.data ? s.data.seconds.toFixed(1) : "–"} | ${num(s.peakRssMb, 0)} |`,
     );
   }
   return lines.join("\n");
@@ -143,4 +149,40 @@ export function updateReadme(file: string, mode: "quick" | "full", timestamp: st
       ? `\nFull run of ${timestamp}.\n\n${body}\n`
       : `\n**No full run yet.** Below: the latest **quick run** (${timestamp}; small scale, short windows, one round — indicative only, not the committed numbers).\n\n${body}\n`;
   writeFileSync(file, text.slice(0, open) + section + text.slice(end));
+}
+
+export interface RunSummary {
+  mode: string;
+  timestamp: string;
+  machine: { cores: number; memoryGiB: number; cpu?: string; bun: string };
+  gen: { kind: string; note?: string };
+  options: { seconds: number; rounds: number; concurrency: number; writers: number; scale: { runs: number; metricSteps: number; historyPoints: number; bulkRuns: number; bulkSteps: number } };
+  rows: Row[];
+  servers: ServerReport[];
+}
+
+/** The run's Markdown: set-up, the results table, the targets (full runs), the servers. */
+export function runMarkdown(r: RunSummary): string {
+  const { machine, gen, options: o } = r;
+  const n = (x: number) => x.toLocaleString("en-US");
+  const targets = r.mode === "full" || r.servers.some((s) => s.name === "mlflow-python/pg" && s.status === "ok")
+    ? ["## Targets (PostgreSQL rows)", "", targetsTable(checkTargets(r.rows, r.servers)), ""]
+    : [];
+  return [
+    `# Benchmark ${r.mode} run, ${r.timestamp}`,
+    "",
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB; Bun ${machine.bun}. Load generator: ${gen.kind}${gen.note ? ` (${gen.note})` : ""}. ` +
+      `${o.seconds} s per workload per server per round${r.mode === "smoke" ? "" : " (at least 5 s for the two metric-history reads)"}, ${o.rounds} round(s), servers interleaved; ${o.concurrency} connections (writers workload: ${o.writers}). ` +
+      `Scale experiment: ${n(o.scale.runs)} runs × (10 params, 10 tags, 20 metrics × ${o.scale.metricSteps} steps); history ${n(o.scale.historyPoints)} points; bulk ${o.scale.bulkRuns} runs × ${n(o.scale.bulkSteps)} steps.`,
+    "",
+    "req/s, p50 and p99 are medians over rounds; n is the requests completed (all rounds); RSS peak is the server's memory during the workload (one process: VmHWM; a process tree: summed PSS); × Python is req/s over `mlflow-python` (default workers) of the same dialect in this run. A workload with any non-2xx answer or socket error is FAILED, whatever its speed; TIMEOUT means no request completed inside the window (requests still running when it closes are not counted).",
+    "",
+    markdownTable(r.rows),
+    "",
+    ...targets,
+    "## Servers",
+    "",
+    serversTable(r.servers),
+    "",
+  ].join("\n");
 }

@@ -9,7 +9,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { ensurePostgres, type PgServer } from "../test/support/pg-cluster";
-import { aggregate, markdownTable, serversTable, updateReadme, type Sample, type ServerReport } from "./report";
+import { cached, keep } from "./cache";
+import { type FloorDb, runFloor, setupFloor } from "./floor-runner";
+import { aggregate, runMarkdown, updateReadme, type Sample, type ServerReport } from "./report";
+import { quietStarts } from "./startup";
 import {
   allSpecs, BENCH, BUN, Databases, install, start, TMP,
   type Database, type Running, type ServerSpec,
@@ -36,25 +39,33 @@ interface Options {
   warmup: number;
   /** A server still busy this many seconds after a workload is restarted. */
   drainCap: number;
+  /** Reuse data sets built before (bench/cache.ts). */
+  cache: boolean;
+  /** Quiet starts per server after the workloads (bench/startup.ts); 0 = none. */
+  quietStarts: number;
+  /** Only build (and cache) the data sets: no workloads, no results. */
+  buildOnly: boolean;
 }
 
 const cores = cpus().length;
 
-const MODES: Record<Mode, Omit<Options, "mode" | "loadgen" | "keep">> = {
+const MODES: Record<Mode, Omit<Options, "mode" | "loadgen" | "keep" | "cache" | "buildOnly">> = {
   smoke: {
     servers: ["mlflow-bun/sqlite"], seconds: 1, rounds: 1, concurrency: 4, writers: 8, floor: false, ceiling: true, buildParallel: 4,
-    warmup: 0, drainCap: 30,
+    warmup: 0, drainCap: 30, quietStarts: 1,
     scale: { runs: 300, metricSteps: 1, historyPoints: 1_000, bulkRuns: 2, bulkSteps: 100, pageSize: 1 },
   },
   quick: {
     servers: ["mlflow-bun/pg", "mlflow-python/pg"], seconds: 2, rounds: 1, concurrency: 16, writers: 32, floor: true, ceiling: true, buildParallel: 8,
-    warmup: 0, drainCap: 30,
+    warmup: 0, drainCap: 30, quietStarts: 1,
     scale: { runs: 1_000, metricSteps: 5, historyPoints: 25_000, bulkRuns: 20, bulkSteps: 1_000, pageSize: 100 },
   },
+  // 9 servers × 14 workloads × 3 rounds of 5 s, plus builds: about 1.5 hours on 2 cores. One
+  // value per metric: with 10 steps, the SQLite copies alone would take ~60 GB of disk.
   full: {
-    seconds: 10, rounds: 3, concurrency: 16, writers: 32, floor: true, ceiling: true, buildParallel: 8,
-    warmup: 2, drainCap: 300,
-    scale: { runs: 100_000, metricSteps: 10, historyPoints: 25_000, bulkRuns: 100, bulkSteps: 10_000, pageSize: 100 },
+    seconds: 5, rounds: 3, concurrency: 16, writers: 32, floor: true, ceiling: true, buildParallel: 8,
+    warmup: 1, drainCap: 300, quietStarts: 3,
+    scale: { runs: 100_000, metricSteps: 1, historyPoints: 25_000, bulkRuns: 100, bulkSteps: 10_000, pageSize: 100 },
   },
 };
 
@@ -77,6 +88,9 @@ function parseArgs(argv: string[]): Options {
   --warmup N           seconds per workload and server of an unrecorded round 0 (full: 2)
   --drain-cap N        restart a server still busy N s after a workload (full: 300)
   --no-floor --no-ceiling        leave out those rows
+  --no-cache           build every data set anew (default: reuse bench/.cache; never in smoke)
+  --quiet-starts N     starts per server, alone, after the workloads (full: 3)
+  --build-only         build the data sets into the cache and stop (no workloads, no results)
   --loadgen bun        use the Bun load generator even when wrk is there
   --keep               keep the databases afterwards`);
     process.exit(0);
@@ -104,6 +118,9 @@ function parseArgs(argv: string[]): Options {
     buildParallel: base.buildParallel,
     warmup: int("warmup", base.warmup),
     drainCap: int("drain-cap", base.drainCap),
+    cache: mode !== "smoke" && !argv.includes("--no-cache"),
+    quietStarts: int("quiet-starts", base.quietStarts),
+    buildOnly: argv.includes("--build-only"),
   };
 }
 
@@ -144,7 +161,7 @@ async function main(): Promise<number> {
   }));
   const byName = (n: string) => live.find((l) => l.spec.name === n);
   let ceiling: Running | undefined;
-  let floorDb: { url: string; experimentId: string; runs: string[] } | undefined;
+  let floorDb: FloorDb | undefined;
   const samples: Sample[] = [];
   const scriptDir = `${TMP}/${runId}/scripts`;
 
@@ -180,6 +197,15 @@ async function main(): Promise<number> {
         continue;
       }
       if (l.spec.cloneFrom && byName(l.spec.cloneFrom)) continue; // phase 2
+      const hit = opts.cache ? await cached(dbs, l.spec, inst.version, opts.scale) : undefined;
+      if (hit) {
+        l.db = await dbs.clone(l.spec.name, hit.db);
+        l.dataset = hit.dataset;
+        l.report.data = { ...hit.dataset.build, how: `${hit.dataset.build.how}; built ${hit.builtAt.slice(0, 16).replace("T", " ")} UTC, reused from the data-set cache` };
+        log(`${l.spec.name}: data set from the cache (built ${hit.builtAt})`);
+        await startLive(l, "loaded");
+        continue;
+      }
       l.db = await dbs.fresh(l.spec.name, l.spec.dialect);
       if (!(await startLive(l, "empty"))) continue;
       log(`${l.spec.name}: building the data set through its API …`);
@@ -187,12 +213,23 @@ async function main(): Promise<number> {
         l.dataset = await buildDataset(l.running!.url, opts.scale, opts.buildParallel, log);
         l.report.data = l.dataset.build;
         log(`${l.spec.name}: data set built in ${l.dataset.build.seconds.toFixed(1)} s (${l.dataset.build.requests} requests)`);
+        if (opts.cache) {
+          l.report.peakRssMb = Math.max(l.report.peakRssMb ?? 0, l.running!.rss.peakMb);
+          await l.running!.stop();
+          l.running = undefined;
+          await keep(dbs, l.spec, inst.version, opts.scale, l.db, l.dataset); // started again below
+        }
       } catch (e) {
         fail(l, "setup failed", String((e as Error).message ?? e));
         await l.running!.stop();
         l.report.peakRssMb = l.running!.rss.peakMb;
         l.running = undefined;
       }
+    }
+
+    if (opts.buildOnly) {
+      log(`build only: ${live.map((l) => `${l.spec.name} ${l.report.status}${l.report.data ? ` (${l.report.data.seconds.toFixed(0)} s)` : ""}`).join(", ")}`);
+      return opts.cache ? 0 : 1;
     }
 
     // 2. clones: the source is stopped while its database is copied, then started again
@@ -226,16 +263,8 @@ async function main(): Promise<number> {
 
     // 3. the floor's database (mlflow-bun's schema, made by a short-lived mlflow-bun) and the ceiling
     if (opts.floor && pg) {
-      const spec: ServerSpec = { name: "floor-setup", kind: "mlflow-bun", dialect: "postgres" };
-      const db = await dbs.fresh("floor", "postgres");
       try {
-        const r = await start(spec, dbs, db);
-        const post = async (path: string, body: unknown) => (await (await fetch(`${r.url}/api/2.0/mlflow${path}`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })).json()) as any;
-        const experimentId = (await post("/experiments/create", { name: "floor" })).experiment_id;
-        const runs: string[] = [];
-        for (let i = 0; i < 64; i++) runs.push((await post("/runs/create", { experiment_id: experimentId, start_time: Date.now() })).run.info.run_id);
-        await r.stop();
-        floorDb = { url: dbs.url(db, "postgres"), experimentId, runs };
+        floorDb = await setupFloor(dbs);
       } catch (e) {
         log(`floor: setup failed: ${e}`);
       }
@@ -306,23 +335,31 @@ async function main(): Promise<number> {
         }
         const w0 = workloads(emptyDataset(), opts.concurrency, opts.writers, "x").find((x) => x.name === name)!;
         if (floorDb && w0.floor) {
-          const cfg = {
-            dbUrl: floorDb.url, kind: w0.floor, concurrency: w0.concurrency, seconds,
-            experimentId: floorDb.experimentId, runs: floorDb.runs, metrics: w0.floorItems?.metrics ?? 1, params: w0.floorItems?.params ?? 0,
-          };
-          const file = `${scriptDir}/floor-${name.replace(/[^a-z0-9]+/gi, "_")}.json`;
-          mkdirSync(scriptDir, { recursive: true });
-          await Bun.write(file, JSON.stringify(cfg));
-          const p = Bun.spawn([BUN, `${BENCH}/floor.ts`, file], { stdout: "pipe", stderr: "pipe" });
-          const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-          await p.exited;
           try {
-            const r = parse(out + err, "bun-loadgen");
-            record(sample(round, name, "floor: postgres.js SQL", r, undefined));
-            if (r.errors && round > 0) samples.at(-1)!.errorDetail = err.trim().split("\n")[0];
+            record(sample(round, name, "floor: postgres.js SQL", await runFloor(floorDb, w0, seconds, scriptDir), undefined));
           } catch (e) {
             record({ round, workload: name, server: "floor: postgres.js SQL", rps: NaN, p50Ms: NaN, p99Ms: NaN, requests: 0, errors: 0, failed: String(e) });
           }
+        }
+      }
+    }
+    // 6. quiet starts: each server alone, on its database as the workloads left it
+    if (opts.quietStarts > 0) {
+      for (const l of live) {
+        if (!l.running) continue;
+        l.report.peakRssMb = Math.max(l.report.peakRssMb ?? 0, l.running.rss.peakMb);
+        await l.running.stop();
+        l.running = undefined;
+      }
+      await ceiling?.stop();
+      ceiling = undefined;
+      for (const l of live) {
+        if (l.report.status !== "ok" || !l.db) continue;
+        try {
+          l.report.quiet = await quietStarts(l.spec, dbs, l.db, opts.quietStarts);
+          log(`${l.spec.name}: quiet starts ${l.report.quiet.ms.map((x) => x.toFixed(0)).join(", ")} ms; idle ${l.report.quiet.idleRssMb.toFixed(0)} MB`);
+        } catch (e) {
+          log(`${l.spec.name}: quiet start failed: ${e}`);
         }
       }
     }
@@ -338,8 +375,8 @@ async function main(): Promise<number> {
     await pg?.stop();
   }
 
-  // 6. report
-  const serverOrder = [...(ceiling ? ["bun-serve (trivial)"] : []), ...live.map((l) => l.spec.name), "floor: postgres.js SQL"];
+  // 7. report
+  const serverOrder = [...(opts.ceiling ? ["bun-serve (trivial)"] : []), ...live.map((l) => l.spec.name), "floor: postgres.js SQL"];
   const baselineOf = (server: string) => {
     const l = byName(server);
     const dialect = l?.spec.dialect ?? "postgres";
@@ -353,22 +390,7 @@ async function main(): Promise<number> {
     timestamp: new Date().toISOString(), mode: opts.mode, machine, options: opts,
     loadGenerator: gen, servers: live.map((l) => l.report), rows, samples,
   };
-  const md = [
-    `# Benchmark ${opts.mode} run, ${result.timestamp}`,
-    "",
-    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB; Bun ${machine.bun}. Load generator: ${gen.kind}${gen.note ? ` (${gen.note})` : ""}. ` +
-      `${opts.seconds} s per workload per server per round${opts.mode === "smoke" ? "" : " (at least 5 s for the two metric-history reads)"}, ${opts.rounds} round(s), servers interleaved; ${opts.concurrency} connections (writers workload: ${opts.writers}). ` +
-      `Scale experiment: ${opts.scale.runs.toLocaleString("en-US")} runs × (10 params, 10 tags, 20 metrics × ${opts.scale.metricSteps} steps); history ${opts.scale.historyPoints.toLocaleString("en-US")} points; bulk ${opts.scale.bulkRuns} runs × ${opts.scale.bulkSteps.toLocaleString("en-US")} steps.`,
-    "",
-    "req/s, p50 and p99 are medians over rounds; n is the requests completed (all rounds); RSS peak is the server's memory during the workload (one process: VmHWM; a process tree: summed PSS); × Python is req/s over `mlflow-python` (default workers) of the same dialect in this run. A workload with any non-2xx answer or socket error is FAILED, whatever its speed; TIMEOUT means no request completed inside the window (requests still running when it closes are not counted).",
-    "",
-    markdownTable(rows),
-    "",
-    "## Servers",
-    "",
-    serversTable(live.map((l) => l.report)),
-    "",
-  ].join("\n");
+  const md = runMarkdown({ ...result, gen, servers: live.map((l) => l.report) });
 
   const outDir = opts.mode === "smoke" ? TMP : `${BENCH}/results`;
   mkdirSync(outDir, { recursive: true });

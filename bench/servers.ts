@@ -1,7 +1,7 @@
 // The servers under test: how each is installed, given a fresh database, started, measured
 // (first /health latency, RSS over its whole process tree) and stopped.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import postgres from "postgres";
 
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -192,21 +192,35 @@ export class Databases {
     return db;
   }
 
-  /** A copy of `source` (CREATE DATABASE … TEMPLATE, or a file copy); nobody may be connected to it. */
+  /** A copy of `source` for this server, dropped with the run's other databases. */
   async clone(server: string, source: Database): Promise<Database> {
     const name = this.nameFor(server);
-    if (source.dialect === "postgres") {
-      await this.adminSql((sql) => sql.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${source.name}"`));
-      const db = { name, dialect: source.dialect };
-      this.created.push(db);
-      return db;
-    }
-    const dir = `${TMP}/${this.runId}/${name}`;
-    mkdirSync(dir, { recursive: true });
-    for (const suffix of ["", "-wal", "-shm"]) if (existsSync(source.name + suffix)) copyFileSync(source.name + suffix, `${dir}/mlflow.db${suffix}`);
-    const db = { name: `${dir}/mlflow.db`, dialect: source.dialect };
+    const db = await this.copy(source, source.dialect === "postgres" ? name : `${TMP}/${this.runId}/${name}/mlflow.db`);
     this.created.push(db);
     return db;
+  }
+
+  /**
+   * A copy of `source` named `target` (a database name, or a file path) that outlives the run:
+   * CREATE DATABASE … TEMPLATE, or a copy of the SQLite files. Nobody may be connected to `source`.
+   */
+  async copy(source: Database, target: string): Promise<Database> {
+    if (source.dialect === "postgres") {
+      await this.adminSql(async (sql) => {
+        await sql.unsafe(`DROP DATABASE IF EXISTS "${target}"`);
+        await sql.unsafe(`CREATE DATABASE "${target}" TEMPLATE "${source.name}"`);
+      });
+      return { name: target, dialect: source.dialect };
+    }
+    mkdirSync(dirname(target), { recursive: true });
+    for (const suffix of ["", "-wal", "-shm"]) if (existsSync(source.name + suffix)) copyFileSync(source.name + suffix, target + suffix);
+    return { name: target, dialect: source.dialect };
+  }
+
+  async exists(db: Database): Promise<boolean> {
+    if (db.dialect === "sqlite") return existsSync(db.name);
+    if (!this.admin) return false;
+    return this.adminSql(async (sql) => (await sql`SELECT 1 FROM pg_database WHERE datname = ${db.name}`).length > 0);
   }
 
   url(db: Database, scheme = "postgresql"): string {
@@ -310,6 +324,13 @@ export class RssSampler {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/** MiB the process (tree) holds now: VmRSS of one process, summed PSS of a tree. */
+export function rssNowMb(pid: number): number {
+  const pids = tree(pid);
+  const kb = pids.length === 1 ? statusKb(pid, "VmRSS") : pids.reduce((sum, p) => sum + (pssKb(p) ?? statusKb(p, "VmRSS")), 0);
+  return kb / 1024;
 }
 
 export async function freePort(): Promise<number> {

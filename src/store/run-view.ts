@@ -30,29 +30,58 @@ export async function loadRuns(db: Db, runIds: string[], options: { modelInputs?
   const ids = [...new Set(runIds)];
   if (ids.length === 0) return [];
   const among = (column: Fragment) => inIds(db.dialect, column, ids);
-  const runRows = await db.all(sql`SELECT ${RUN_COLUMNS} FROM runs WHERE ${among(sql`runs.run_uuid`)}`);
+  const inputStatements: Fragment[] = [
+    // _get_run_inputs: one row per (input, tag), grouped per run by dataset in first-seen order.
+    sql`
+      SELECT inputs.input_uuid, inputs.destination_id AS run_uuid, datasets.dataset_uuid, datasets.name,
+        datasets.digest, datasets.dataset_source_type, datasets.dataset_source, datasets.dataset_schema,
+        datasets.dataset_profile, input_tags.name AS tag_name, input_tags.value AS tag_value
+      FROM inputs JOIN datasets ON inputs.source_id = datasets.dataset_uuid
+        LEFT OUTER JOIN input_tags ON input_tags.input_uuid = inputs.input_uuid
+      WHERE inputs.destination_type = 'RUN' AND ${among(sql`inputs.destination_id`)}
+      ORDER BY run_uuid`,
+    sql`
+      SELECT source_id, destination_id, step FROM inputs
+      WHERE inputs.source_type = 'RUN_OUTPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_OUTPUT'`,
+  ];
+  if (options.modelInputs) {
+    inputStatements.push(sql`
+      SELECT source_id, destination_id FROM inputs
+      WHERE inputs.source_type = 'RUN_INPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_INPUT'`);
+  }
+  let runRows: Row[], metrics: Row[], params: Row[], tags: Row[], inputRows: Row[][];
+  if (db.dialect === "postgres") {
+    // One statement for the runs with their latest metrics, params and tags (as JSON arrays), the
+    // inputs pipelined beside it: the server's time per GetRun is mostly the driver's per-statement
+    // work, which six statements paid six times.
+    const [runsWithData, ...rest] = await Promise.all([
+      db.all(sql`
+        SELECT ${RUN_COLUMNS},
+          (SELECT json_agg(json_build_array(m.key, m.value, m.timestamp, m.step, m.is_nan)) FROM latest_metrics m WHERE m.run_uuid = runs.run_uuid) AS data_metrics,
+          (SELECT json_agg(json_build_array(p.key, p.value)) FROM params p WHERE p.run_uuid = runs.run_uuid) AS data_params,
+          (SELECT json_agg(json_build_array(t.key, t.value)) FROM tags t WHERE t.run_uuid = runs.run_uuid) AS data_tags
+        FROM runs WHERE ${among(sql`runs.run_uuid`)}`),
+      ...inputStatements.map((s) => db.all(s)),
+    ]);
+    runRows = runsWithData!;
+    const unpack = (column: string, names: string[]) =>
+      runRows.flatMap((r) => ((r[column] ?? []) as unknown[][]).map((a) => Object.fromEntries([["run_uuid", r.run_uuid], ...names.map((n, i) => [n, a[i]])])));
+    metrics = unpack("data_metrics", ["key", "value", "timestamp", "step", "is_nan"]);
+    params = unpack("data_params", ["key", "value"]);
+    tags = unpack("data_tags", ["key", "value"]);
+    inputRows = rest;
+  } else {
+    // SQLite answers synchronously: one statement after the other, none after a miss.
+    runRows = await db.all(sql`SELECT ${RUN_COLUMNS} FROM runs WHERE ${among(sql`runs.run_uuid`)}`);
+    if (runRows.length === 0) return [];
+    metrics = await db.all(sql`SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE ${among(sql`latest_metrics.run_uuid`)}`);
+    params = await db.all(sql`SELECT run_uuid, key, value FROM params WHERE ${among(sql`params.run_uuid`)}`);
+    tags = await db.all(sql`SELECT run_uuid, key, value FROM tags WHERE ${among(sql`tags.run_uuid`)}`);
+    inputRows = [];
+    for (const s of inputStatements) inputRows.push(await db.all(s));
+  }
   if (runRows.length === 0) return [];
-  const metrics = await db.all(sql`
-    SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE ${among(sql`latest_metrics.run_uuid`)}`);
-  const params = await db.all(sql`SELECT run_uuid, key, value FROM params WHERE ${among(sql`params.run_uuid`)}`);
-  const tags = await db.all(sql`SELECT run_uuid, key, value FROM tags WHERE ${among(sql`tags.run_uuid`)}`);
-  // _get_run_inputs: one row per (input, tag), grouped per run by dataset in first-seen order.
-  const datasets = await db.all(sql`
-    SELECT inputs.input_uuid, inputs.destination_id AS run_uuid, datasets.dataset_uuid, datasets.name,
-      datasets.digest, datasets.dataset_source_type, datasets.dataset_source, datasets.dataset_schema,
-      datasets.dataset_profile, input_tags.name AS tag_name, input_tags.value AS tag_value
-    FROM inputs JOIN datasets ON inputs.source_id = datasets.dataset_uuid
-      LEFT OUTER JOIN input_tags ON input_tags.input_uuid = inputs.input_uuid
-    WHERE inputs.destination_type = 'RUN' AND ${among(sql`inputs.destination_id`)}
-    ORDER BY run_uuid`);
-  const outputs = await db.all(sql`
-    SELECT source_id, destination_id, step FROM inputs
-    WHERE inputs.source_type = 'RUN_OUTPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_OUTPUT'`);
-  const modelInputs = options.modelInputs
-    ? await db.all(sql`
-        SELECT source_id, destination_id FROM inputs
-        WHERE inputs.source_type = 'RUN_INPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_INPUT'`)
-    : [];
+  const [datasets, outputs, modelInputs = []] = inputRows as [Row[], Row[], Row[]?];
 
   const byRun = <T>(rows: Row[], column: string, map: (r: Row) => T) => {
     const grouped = new Map<string, T[]>();

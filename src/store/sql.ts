@@ -36,22 +36,26 @@ export interface Rendered {
   params: unknown[];
 }
 
-/** Flattens nested fragments into text plus positional parameters. */
+/**
+ * Flattens nested fragments into text plus positional parameters. The text is joined once:
+ * built with `+=`, a 6,000-parameter statement was a JSC rope of ~24,000 pieces, and the driver's
+ * buffers kept such ropes alive — 2 MB retained per 1,000-metric log-batch, 900 MB in 6 s.
+ */
 export function render(fragment: Fragment, placeholder: (index: number) => string): Rendered {
   const params: unknown[] = [];
-  let text = "";
+  const text: string[] = [];
   const walk = (f: Fragment) => {
     f.strings.forEach((s, i) => {
-      text += s;
+      text.push(s);
       if (i >= f.values.length) return;
       const v = f.values[i];
       if (v instanceof Fragment) walk(v);
       else {
         params.push(v);
-        text += placeholder(params.length);
+        text.push(placeholder(params.length));
       }
     });
   };
   walk(fragment);
-  return { text, params };
+  return { text: text.join(""), params };
 }
