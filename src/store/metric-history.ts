@@ -190,8 +190,9 @@ async function atLattice(db: Db, lattice: Map<string, Lattice>, key: string, max
       FROM ${table(db.dialect, pairs)} CROSS JOIN ${metricsByRun(db.dialect)} ON metrics.run_uuid = wanted.run_uuid AND metrics.step = wanted.a
       WHERE metrics.key = ${key}`);
   }
-  // PostgreSQL: one (run_uuid, key, step) index probe per sample. Runs with the same steps (same
-  // length and start, the usual case) share one array. (Asked as `run_uuid = ANY(...) AND
+  // PostgreSQL: one (run_uuid, key, step) index probe per sample; LIMIT 1 (a lattice run has one
+  // row per step) keeps the planner from turning the probes into a hash join over every row of
+  // the runs. Runs with the same steps (same length and start, the usual case) share one array. (Asked as `run_uuid = ANY(...) AND
   // step = ANY(...)`, a table without statistics is read whole, run by run, with the step list
   // as a filter: 7.5 s instead of 0.2 s at 100 runs × 10k steps.)
   const groups = new Map<string, string[]>();
@@ -202,7 +203,7 @@ async function atLattice(db: Db, lattice: Map<string, Lattice>, key: string, max
   const parts = [...groups].map(([steps, runs]) => sql`
     SELECT m.run_uuid, m.key, m.value, m.timestamp, m.step, m.is_nan
     FROM ${pgIds(runs)} CROSS JOIN unnest(CAST(${steps}::text AS bigint[])) AS s(step) CROSS JOIN LATERAL (
-      SELECT * FROM metrics WHERE metrics.run_uuid = ids.run_uuid AND metrics.key = ${key} AND metrics.step = s.step) m`);
+      SELECT * FROM metrics WHERE metrics.run_uuid = ids.run_uuid AND metrics.key = ${key} AND metrics.step = s.step LIMIT 1) m`);
   return db.all(join(parts, " UNION ALL "));
 }
 
