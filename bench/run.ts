@@ -60,11 +60,14 @@ const MODES: Record<Mode, Omit<Options, "mode" | "loadgen" | "keep" | "cache" | 
     warmup: 0, drainCap: 30, quietStarts: 1,
     scale: { runs: 1_000, metricSteps: 5, historyPoints: 25_000, bulkRuns: 20, bulkSteps: 1_000, pageSize: 100 },
   },
-  // 9 servers × 14 workloads × 3 rounds of 5 s, plus builds: about 1.5 hours on 2 cores. One
-  // value per metric: with 10 steps, the SQLite copies alone would take ~60 GB of disk.
+  // 9 servers × 14 workloads × 2 rounds of 5 s: ~45 minutes on 2 cores with cached data sets, of
+  // which most is waiting for MLflow's Python servers to finish the requests queued in a window
+  // (one 100k-run search on SQLite takes it seconds); a server still busy 45 s after a window is
+  // restarted. The builds add ~40 minutes once. One value per metric: with 10 steps, the SQLite
+  // copies alone would take ~60 GB of disk.
   full: {
-    seconds: 5, rounds: 3, concurrency: 16, writers: 32, floor: true, ceiling: true, buildParallel: 8,
-    warmup: 1, drainCap: 300, quietStarts: 3,
+    seconds: 5, rounds: 2, concurrency: 16, writers: 32, floor: true, ceiling: true, buildParallel: 8,
+    warmup: 0, drainCap: 45, quietStarts: 3,
     scale: { runs: 100_000, metricSteps: 1, historyPoints: 25_000, bulkRuns: 100, bulkSteps: 10_000, pageSize: 100 },
   },
 };
