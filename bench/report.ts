@@ -175,7 +175,7 @@ export function runMarkdown(r: RunSummary): string {
       `${o.seconds} s per workload per server per round${r.mode === "smoke" ? "" : " (at least 5 s for the two metric-history reads)"}, ${o.rounds} round(s), servers interleaved; ${o.concurrency} connections (writers workload: ${o.writers}). ` +
       `Scale experiment: ${n(o.scale.runs)} runs × (10 params, 10 tags, 20 metrics × ${o.scale.metricSteps} steps); history ${n(o.scale.historyPoints)} points; bulk ${o.scale.bulkRuns} runs × ${n(o.scale.bulkSteps)} steps.`,
     "",
-    "req/s, p50 and p99 are medians over rounds; n is the requests completed (all rounds); RSS peak is the server's memory during the workload (one process: VmHWM; a process tree: summed PSS); × Python is req/s over `mlflow-python` (default workers) of the same dialect in this run. A workload with any non-2xx answer or socket error is FAILED, whatever its speed; TIMEOUT means no request completed inside the window (requests still running when it closes are not counted).",
+    "req/s, p50 and p99 are medians over rounds; n is the requests completed (all rounds); RSS peak is the server's memory during the workload (sampled every 100 ms: one process's VmRSS, a process tree's summed PSS; the Servers table's peak also counts a single process's VmHWM); × Python is req/s over `mlflow-python` (default workers) of the same dialect in this run. A workload with any non-2xx answer or socket error is FAILED, whatever its speed; TIMEOUT means no request completed inside the window (requests still running when it closes are not counted).",
     "",
     markdownTable(r.rows),
     "",

@@ -303,12 +303,12 @@ export class RssSampler {
   }
   sample(): void {
     const pids = tree(this.pid);
-    let kb: number;
-    if (pids.length === 1) kb = Math.max(statusKb(this.pid, "VmRSS"), statusKb(this.pid, "VmHWM"));
     // a tree (Python's workers, mlflow-go's Go + Python): proportional set sizes, so pages the
     // processes share (after fork) count once; VmRSS where smaps_rollup is not readable
-    else kb = pids.reduce((sum, p) => sum + (pssKb(p) ?? statusKb(p, "VmRSS")), 0);
-    this.peakKb = Math.max(this.peakKb, kb);
+    const kb = pids.length === 1 ? statusKb(this.pid, "VmRSS") : pids.reduce((sum, p) => sum + (pssKb(p) ?? statusKb(p, "VmRSS")), 0);
+    // A single process's peak over its life also counts what happened between samples (VmHWM);
+    // a window's peak must not: VmHWM would carry the earlier windows' peaks into it.
+    this.peakKb = Math.max(this.peakKb, kb, pids.length === 1 ? statusKb(this.pid, "VmHWM") : 0);
     this.segmentKb = Math.max(this.segmentKb, kb);
   }
   /** Peak MiB since the previous mark (one workload's window). */
