@@ -4,7 +4,7 @@
 // number of runs; rows come back in the database's order, as MLflow's selectin loads see them.
 import type * as M from "../generated/types";
 import type { Db, Dialect, Row } from "./db";
-import { type Fragment, sql } from "./sql";
+import { type Fragment, raw, sql } from "./sql";
 
 const RUN_NAME_TAG = "mlflow.runName";
 
@@ -30,46 +30,48 @@ export async function loadRuns(db: Db, runIds: string[], options: { modelInputs?
   const ids = [...new Set(runIds)];
   if (ids.length === 0) return [];
   const among = (column: Fragment) => inIds(db.dialect, column, ids);
-  const inputStatements: Fragment[] = [
-    // _get_run_inputs: one row per (input, tag), grouped per run by dataset in first-seen order.
-    sql`
-      SELECT inputs.input_uuid, inputs.destination_id AS run_uuid, datasets.dataset_uuid, datasets.name,
-        datasets.digest, datasets.dataset_source_type, datasets.dataset_source, datasets.dataset_schema,
-        datasets.dataset_profile, input_tags.name AS tag_name, input_tags.value AS tag_value
-      FROM inputs JOIN datasets ON inputs.source_id = datasets.dataset_uuid
-        LEFT OUTER JOIN input_tags ON input_tags.input_uuid = inputs.input_uuid
-      WHERE inputs.destination_type = 'RUN' AND ${among(sql`inputs.destination_id`)}
-      ORDER BY run_uuid`,
-    sql`
-      SELECT source_id, destination_id, step FROM inputs
-      WHERE inputs.source_type = 'RUN_OUTPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_OUTPUT'`,
-  ];
-  if (options.modelInputs) {
-    inputStatements.push(sql`
-      SELECT source_id, destination_id FROM inputs
-      WHERE inputs.source_type = 'RUN_INPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_INPUT'`);
-  }
-  let runRows: Row[], metrics: Row[], params: Row[], tags: Row[], inputRows: Row[][];
+  const datasetsQuery = (among: (column: Fragment) => Fragment) => sql`
+    SELECT inputs.input_uuid, inputs.destination_id AS run_uuid, datasets.dataset_uuid, datasets.name,
+      datasets.digest, datasets.dataset_source_type, datasets.dataset_source, datasets.dataset_schema,
+      datasets.dataset_profile, input_tags.name AS tag_name, input_tags.value AS tag_value
+    FROM inputs JOIN datasets ON inputs.source_id = datasets.dataset_uuid
+      LEFT OUTER JOIN input_tags ON input_tags.input_uuid = inputs.input_uuid
+    WHERE inputs.destination_type = 'RUN' AND ${among(sql`inputs.destination_id`)}
+    ORDER BY run_uuid`;
+  const outputsQuery = (among: (column: Fragment) => Fragment) => sql`
+    SELECT source_id, destination_id, step FROM inputs
+    WHERE inputs.source_type = 'RUN_OUTPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_OUTPUT'`;
+  const modelInputsQuery = (among: (column: Fragment) => Fragment) => sql`
+    SELECT source_id, destination_id FROM inputs
+    WHERE inputs.source_type = 'RUN_INPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_INPUT'`;
+  let runRows: Row[], metrics: Row[], params: Row[], tags: Row[];
+  let datasets: Row[] = [], outputs: Row[] = [], modelInputs: Row[] = [];
   if (db.dialect === "postgres") {
-    // One statement for the runs with their latest metrics, params and tags (as JSON arrays), the
-    // inputs pipelined beside it: the server's time per GetRun is mostly the driver's per-statement
-    // work, which six statements paid six times.
-    const [runsWithData, ...rest] = await Promise.all([
-      db.all(sql`
-        SELECT ${RUN_COLUMNS},
-          (SELECT json_agg(json_build_array(m.key, m.value, m.timestamp, m.step, m.is_nan)) FROM latest_metrics m WHERE m.run_uuid = runs.run_uuid) AS data_metrics,
-          (SELECT json_agg(json_build_array(p.key, p.value)) FROM params p WHERE p.run_uuid = runs.run_uuid) AS data_params,
-          (SELECT json_agg(json_build_array(t.key, t.value)) FROM tags t WHERE t.run_uuid = runs.run_uuid) AS data_tags
-        FROM runs WHERE ${among(sql`runs.run_uuid`)}`),
-      ...inputStatements.map((s) => db.all(s)),
-    ]);
-    runRows = runsWithData!;
+    // One statement for the runs with their latest metrics, params and tags (as JSON arrays) and
+    // whether they have inputs or outputs at all; those are read only for the runs that do. The
+    // server's time per GetRun is mostly the driver's per-statement work, which six statements
+    // paid six times.
+    const has = (table: Fragment) => sql`EXISTS (SELECT 1 FROM inputs i WHERE ${table})`;
+    runRows = await db.all(sql`
+      SELECT ${RUN_COLUMNS},
+        (SELECT json_agg(json_build_array(m.key, m.value, m.timestamp, m.step, m.is_nan)) FROM latest_metrics m WHERE m.run_uuid = runs.run_uuid) AS data_metrics,
+        (SELECT json_agg(json_build_array(p.key, p.value)) FROM params p WHERE p.run_uuid = runs.run_uuid) AS data_params,
+        (SELECT json_agg(json_build_array(t.key, t.value)) FROM tags t WHERE t.run_uuid = runs.run_uuid) AS data_tags,
+        ${has(raw("i.destination_type = 'RUN' AND i.destination_id = runs.run_uuid"))} AS has_datasets,
+        ${has(raw("i.source_type = 'RUN_OUTPUT' AND i.source_id = runs.run_uuid AND i.destination_type = 'MODEL_OUTPUT'"))} AS has_outputs,
+        ${options.modelInputs ? has(raw("i.source_type = 'RUN_INPUT' AND i.source_id = runs.run_uuid AND i.destination_type = 'MODEL_INPUT'")) : raw("false")} AS has_model_inputs
+      FROM runs WHERE ${among(sql`runs.run_uuid`)}`);
     const unpack = (column: string, names: string[]) =>
       runRows.flatMap((r) => ((r[column] ?? []) as unknown[][]).map((a) => Object.fromEntries([["run_uuid", r.run_uuid], ...names.map((n, i) => [n, a[i]])])));
     metrics = unpack("data_metrics", ["key", "value", "timestamp", "step", "is_nan"]);
     params = unpack("data_params", ["key", "value"]);
     tags = unpack("data_tags", ["key", "value"]);
-    inputRows = rest;
+    const flagged = (flag: string) => runRows.filter((r) => r[flag]).map((r) => r.run_uuid as string);
+    const read = (flag: string, statement: (among: (column: Fragment) => Fragment) => Fragment): Promise<Row[]> => {
+      const ids = flagged(flag);
+      return ids.length ? db.all(statement((column) => inIds(db.dialect, column, ids))) : Promise.resolve([]);
+    };
+    [datasets, outputs, modelInputs] = await Promise.all([read("has_datasets", datasetsQuery), read("has_outputs", outputsQuery), read("has_model_inputs", modelInputsQuery)]);
   } else {
     // SQLite answers synchronously: one statement after the other, none after a miss.
     runRows = await db.all(sql`SELECT ${RUN_COLUMNS} FROM runs WHERE ${among(sql`runs.run_uuid`)}`);
@@ -77,11 +79,12 @@ export async function loadRuns(db: Db, runIds: string[], options: { modelInputs?
     metrics = await db.all(sql`SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE ${among(sql`latest_metrics.run_uuid`)}`);
     params = await db.all(sql`SELECT run_uuid, key, value FROM params WHERE ${among(sql`params.run_uuid`)}`);
     tags = await db.all(sql`SELECT run_uuid, key, value FROM tags WHERE ${among(sql`tags.run_uuid`)}`);
-    inputRows = [];
-    for (const s of inputStatements) inputRows.push(await db.all(s));
+    datasets = await db.all(datasetsQuery(among));
+    outputs = await db.all(outputsQuery(among));
+    if (options.modelInputs) modelInputs = await db.all(modelInputsQuery(among));
   }
   if (runRows.length === 0) return [];
-  const [datasets, outputs, modelInputs = []] = inputRows as [Row[], Row[], Row[]?];
+
 
   const byRun = <T>(rows: Row[], column: string, map: (r: Row) => T) => {
     const grouped = new Map<string, T[]>();
