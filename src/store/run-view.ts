@@ -85,7 +85,6 @@ export async function loadRuns(db: Db, runIds: string[], options: { modelInputs?
   }
   if (runRows.length === 0) return [];
 
-
   const byRun = <T>(rows: Row[], column: string, map: (r: Row) => T) => {
     const grouped = new Map<string, T[]>();
     for (const r of rows) {
