@@ -7,22 +7,26 @@ import { MlflowError } from "../errors";
 import { pyInt, pyIntOf, pyJsonDumps, type PyValue } from "../python/builtins";
 import { createPageToken, parseStartOffset } from "../search/utils";
 import type { Stores } from "../store";
-import { type MetricPoint, metricHistory, metricHistoryBulk, sampledMetricHistory } from "../store/metric-history";
+import { type RunMetricPoint, metricHistory, metricHistoryBulk, sampledMetricHistory } from "../store/metric-history";
 import { has, type RequestContext } from "./context";
 import { validate } from "./validate";
 import { flaskInternalServerError } from "./flask";
+import { concurrencyLimit } from "./limit";
 
 const invalid = MlflowError.invalid;
 const MAX_RUNS_GET_METRIC_HISTORY_BULK = 100; // handlers.py
 const MAX_RESULTS_PER_RUN = 2500; // handlers.py
 const MAX_HISTORY_RESULTS = 25000; // get_metric_history_bulk_handler
 const MAX_RUN_IDS_PER_REQUEST = 100; // get_metric_history_bulk_handler
+/** History reads at a time (each may be 25k+ rows); the rest queue (see limit.ts). */
+const HEAVY_READS = 2;
 
 /** Python's int() of a query-string value already checked int-like. */
 const intOf = (v: unknown) => pyIntOf(v as PyValue);
 
 export function metricsService(stores: Stores) {
   const db = stores.db;
+  const heavy = concurrencyLimit(HEAVY_READS);
   return {
     async getMetricHistory(req: M.mlflow_GetMetricHistory, ctx: RequestContext): Promise<M.mlflow_GetMetricHistory_Response> {
       validate({ run_id: ["string", "required"], metric_key: ["string", "required"], page_token: ["string"] }, ctx);
@@ -32,9 +36,9 @@ export function metricsService(stores: Stores) {
         throw invalid(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer.`);
       }
       const offset = parseStartOffset(req.page_token || undefined);
-      const { metrics, nextOffset } = await metricHistory(db, req.run_id || req.run_uuid || "", req.metric_key ?? "", maxResults, offset);
+      const { metrics, nextOffset } = await heavy(() => metricHistory(db, req.run_id || req.run_uuid || "", req.metric_key ?? "", maxResults, offset));
       const response: M.mlflow_GetMetricHistory_Response = {};
-      if (metrics.length) response.metrics = metrics.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step }));
+      if (metrics.length) response.metrics = metrics;
       if (nextOffset !== undefined) response.next_page_token = createPageToken(nextOffset);
       return response;
     },
@@ -75,11 +79,9 @@ export function metricsService(stores: Stores) {
       } else if (start !== null || end !== null) {
         throw invalid("If either start step or end step are specified, both must be specified.");
       }
-      const points = await sampledMetricHistory(db, req.run_ids ?? [], req.metric_key ?? "", Math.max(1, maxResults), range);
+      const points = await heavy(() => sampledMetricHistory(db, req.run_ids ?? [], req.metric_key ?? "", Math.max(1, maxResults), range));
       const response: M.mlflow_GetMetricHistoryBulkInterval_Response = {};
-      if (points.length) {
-        response.metrics = points.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step, run_id: m.runId }));
-      }
+      if (points.length) response.metrics = points;
       return response;
     },
 
@@ -96,7 +98,7 @@ export function metricsService(stores: Stores) {
       const requested = pyInt(args.get("max_results") ?? String(MAX_HISTORY_RESULTS));
       if (requested === undefined) return flaskInternalServerError(); // int() raised ValueError
       const limit = Number(requested < BigInt(MAX_HISTORY_RESULTS) ? requested : BigInt(MAX_HISTORY_RESULTS));
-      const points = await metricHistoryBulk(db, runIds, key, limit);
+      const points = await heavy(() => metricHistoryBulk(db, runIds, key, limit));
       // metrics_with_run_ids[:max_results], a Python slice: a negative bound drops from the end
       const kept = points.slice(0, limit < 0 ? Math.max(0, points.length + limit) : limit);
       return new Response(jsonifyBulk(kept), { headers: { "content-type": "application/json" } });
@@ -109,9 +111,9 @@ export function metricsService(stores: Stores) {
  * trailing newline, Python's float repr, and NaN/Infinity as bare words (json.dumps's
  * allow_nan), which strict JSON parsers reject, exactly as MLflow sends them.
  */
-function jsonifyBulk(points: MetricPoint[]): string {
+function jsonifyBulk(points: RunMetricPoint[]): string {
   const items = points.map(
-    (m) => `{"key":${pyJsonDumps(m.key)},"run_id":${pyJsonDumps(m.runId)},"step":${m.step},"timestamp":${m.timestamp},"value":${pyJsonDumps(m.value)}}`,
+    (m) => `{"key":${pyJsonDumps(m.key)},"run_id":${pyJsonDumps(m.run_id)},"step":${m.step},"timestamp":${m.timestamp},"value":${pyJsonDumps(m.value)}}`,
   );
   return `{"metrics":[${items.join(",")}]}\n`;
 }

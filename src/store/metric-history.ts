@@ -16,18 +16,26 @@ import { type Fragment, join, raw, sql } from "./sql";
 const metricsByRun = (dialect: Dialect): Fragment =>
   raw(dialect === "sqlite" ? "metrics INDEXED BY index_metrics_run_uuid_key_step" : "metrics");
 
-/** One metrics row: NaN already restored from is_nan. */
+/** A metric's value at one step (MLflow's Metric message); NaN restored from is_nan. */
 export interface MetricPoint {
-  runId: string;
   key: string;
   value: number;
   timestamp: number;
   step: number;
 }
 
+/** MLflow's MetricWithRunId. */
+export interface RunMetricPoint extends MetricPoint {
+  run_id: string;
+}
+
 const isTrue = (v: unknown) => v === true || v === 1 || v === "1";
-const point = (r: any): MetricPoint => ({
-  runId: r.run_uuid, key: r.key, value: isTrue(r.is_nan) ? NaN : Number(r.value), timestamp: Number(r.timestamp), step: Number(r.step),
+const valueOf = (r: any) => (isTrue(r.is_nan) ? NaN : Number(r.value));
+// The key is the one asked for (matched exactly), so rows do not carry it: one string per
+// response instead of one per row, as the responses are tens of thousands of rows.
+const point = (key: string) => (r: any): MetricPoint => ({ key, value: valueOf(r), timestamp: Number(r.timestamp), step: Number(r.step) });
+const runPoint = (key: string) => (r: any): RunMetricPoint => ({
+  key, value: valueOf(r), timestamp: Number(r.timestamp), step: Number(r.step), run_id: r.run_uuid,
 });
 
 /** SQLite reads a negative LIMIT as "no limit" and OFFSET as 0; PostgreSQL refuses both. */
@@ -48,28 +56,28 @@ export async function metricHistory(db: Db, runId: string, key: string, maxResul
   // Without max_results there is no LIMIT (SQLite needs one before OFFSET: -1, as SQLAlchemy writes).
   const limit: Fragment = maxResults === undefined ? raw(db.dialect === "sqlite" ? "-1" : "ALL") : sql`${maxResults + 1}`;
   const rows = await db.all(sql`
-    SELECT run_uuid, key, value, timestamp, step, is_nan FROM ${metricsByRun(db.dialect)}
+    SELECT value, timestamp, step, is_nan FROM ${metricsByRun(db.dialect)}
     WHERE run_uuid = ${runId} AND key = ${key}
     ORDER BY timestamp, step, value
     LIMIT ${limit} OFFSET ${sqlInteger(BigInt(offset), db.dialect)}`);
   if (maxResults !== undefined && rows.length === maxResults + 1) {
-    return { metrics: rows.slice(0, maxResults).map(point), nextOffset: offset + maxResults };
+    return { metrics: rows.slice(0, maxResults).map(point(key)), nextOffset: offset + maxResults };
   }
-  return { metrics: rows.map(point) };
+  return { metrics: rows.map(point(key)) };
 }
 
 /**
  * get_metric_history_bulk (the UI's ajax get-history-bulk): the metric in any of the runs,
  * by run id, timestamp, step, value, at most `limit` rows in all.
  */
-export async function metricHistoryBulk(db: Db, runIds: string[], key: string, limit: number): Promise<MetricPoint[]> {
+export async function metricHistoryBulk(db: Db, runIds: string[], key: string, limit: number): Promise<RunMetricPoint[]> {
   checkRowCount(db.dialect, "LIMIT", limit);
   const rows = await db.all(sql`
-    SELECT run_uuid, key, value, timestamp, step, is_nan FROM ${metricsByRun(db.dialect)}
+    SELECT run_uuid, value, timestamp, step, is_nan FROM ${metricsByRun(db.dialect)}
     WHERE key = ${key} AND ${inIds(db.dialect, raw("metrics.run_uuid"), runIds)}
     ORDER BY run_uuid, timestamp, step, value
     LIMIT ${limit}`);
-  return rows.map(point);
+  return rows.map(runPoint(key));
 }
 
 /**
@@ -102,7 +110,7 @@ export function sampleIndices(n: number, max: number): number[] {
  */
 export async function sampledMetricHistory(
   db: Db, runIds: string[], key: string, maxResults: number, range?: { start: bigint; end: bigint },
-): Promise<MetricPoint[]> {
+): Promise<RunMetricPoint[]> {
   const unique = [...new Set(runIds)];
   if (unique.length === 0) return [];
   const dialect = db.dialect;
@@ -158,19 +166,20 @@ export async function sampledMetricHistory(
   if (byRank.length) {
     rows.push(...(await db.all(sql`
       SELECT ranked.* FROM ${table(dialect, byRank)} JOIN (
-        SELECT metrics.run_uuid, metrics.key, metrics.value, metrics.timestamp, metrics.step, metrics.is_nan,
+        SELECT metrics.run_uuid, metrics.value, metrics.timestamp, metrics.step, metrics.is_nan,
           row_number() OVER (PARTITION BY metrics.run_uuid ORDER BY metrics.step, metrics.timestamp, metrics.value, metrics.is_nan) - 1 AS rn
         FROM ${metricsByRun(dialect)} WHERE metrics.key = ${key} AND ${inIds(dialect, raw("metrics.run_uuid"), [...ranked.keys()])}${steps}
       ) ranked ON ranked.run_uuid = wanted.run_uuid AND ranked.rn = wanted.a`)));
   }
   // Per run, in MLflow's order: step, timestamp, value, is_nan; that is the rank.
-  const perRun = new Map<string, { rank: number; p: MetricPoint }[]>();
+  const perRun = new Map<string, { rank: number; p: RunMetricPoint }[]>();
+  const toPoint = runPoint(key);
   for (const r of rows) {
     const l = lattice.get(r.run_uuid);
     const rank = l ? (Number(r.step) - l.lo) / l.stride : Number(r.rn);
     let list = perRun.get(r.run_uuid);
     if (!list) perRun.set(r.run_uuid, (list = []));
-    list.push({ rank, p: point(r) });
+    list.push({ rank, p: toPoint(r) });
   }
   for (const list of perRun.values()) list.sort((a, b) => a.rank - b.rank);
   return runIds.flatMap((id) => (perRun.get(id) ?? []).map((x) => x.p));
@@ -186,7 +195,7 @@ async function atLattice(db: Db, lattice: Map<string, Lattice>, key: string, max
     const pairs: [string, number][] = [...lattice].flatMap(([run, l]) => stepsOf(l).map((step): [string, number] => [run, step]));
     // CROSS JOIN keeps SQLite from scanning the metrics first and json_each once per row.
     return db.all(sql`
-      SELECT metrics.run_uuid, metrics.key, metrics.value, metrics.timestamp, metrics.step, metrics.is_nan
+      SELECT metrics.run_uuid, metrics.value, metrics.timestamp, metrics.step, metrics.is_nan
       FROM ${table(db.dialect, pairs)} CROSS JOIN ${metricsByRun(db.dialect)} ON metrics.run_uuid = wanted.run_uuid AND metrics.step = wanted.a
       WHERE metrics.key = ${key}`);
   }
@@ -201,7 +210,7 @@ async function atLattice(db: Db, lattice: Map<string, Lattice>, key: string, max
     groups.set(steps, [...(groups.get(steps) ?? []), run]);
   }
   const parts = [...groups].map(([steps, runs]) => sql`
-    SELECT m.run_uuid, m.key, m.value, m.timestamp, m.step, m.is_nan
+    SELECT m.run_uuid, m.value, m.timestamp, m.step, m.is_nan
     FROM ${pgIds(runs)} CROSS JOIN unnest(CAST(${steps}::text AS bigint[])) AS s(step) CROSS JOIN LATERAL (
       SELECT * FROM metrics WHERE metrics.run_uuid = ids.run_uuid AND metrics.key = ${key} AND metrics.step = s.step LIMIT 1) m`);
   return db.all(join(parts, " UNION ALL "));
