@@ -184,6 +184,12 @@ const hex = (b: number) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
 
 function unquotePlus(s: string): string {
   const text = s.replaceAll("+", " ");
+  if (!text.includes("%")) return text; // a URL's query is ASCII: nothing to decode
+  try {
+    return decodeURIComponent(text); // well-formed UTF-8 escapes, the usual case
+  } catch {
+    // a malformed escape or invalid UTF-8: byte by byte, as Python unquotes
+  }
   const bytes: number[] = [];
   for (let i = 0; i < text.length; ) {
     if (text[i] === "%" && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
