@@ -30,20 +30,24 @@ export async function loadRuns(db: Db, runIds: string[], options: { modelInputs?
   const ids = [...new Set(runIds)];
   if (ids.length === 0) return [];
   const among = (column: Fragment) => inIds(db.dialect, column, ids);
-  const datasetsQuery = (among: (column: Fragment) => Fragment) => sql`
+  // The inputs rows of each kind, for the runs whose id `matches` the given column; used both to
+  // read them and (PostgreSQL) to ask whether a run has any.
+  type Matches = (column: Fragment) => Fragment;
+  const datasetRows = (matches: Matches) => sql`inputs.destination_type = 'RUN' AND ${matches(sql`inputs.destination_id`)}`;
+  const outputRows = (matches: Matches) =>
+    sql`inputs.source_type = 'RUN_OUTPUT' AND ${matches(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_OUTPUT'`;
+  const modelInputRows = (matches: Matches) =>
+    sql`inputs.source_type = 'RUN_INPUT' AND ${matches(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_INPUT'`;
+  const datasetsQuery = (matches: Matches) => sql`
     SELECT inputs.input_uuid, inputs.destination_id AS run_uuid, datasets.dataset_uuid, datasets.name,
       datasets.digest, datasets.dataset_source_type, datasets.dataset_source, datasets.dataset_schema,
       datasets.dataset_profile, input_tags.name AS tag_name, input_tags.value AS tag_value
     FROM inputs JOIN datasets ON inputs.source_id = datasets.dataset_uuid
       LEFT OUTER JOIN input_tags ON input_tags.input_uuid = inputs.input_uuid
-    WHERE inputs.destination_type = 'RUN' AND ${among(sql`inputs.destination_id`)}
+    WHERE ${datasetRows(matches)}
     ORDER BY run_uuid`;
-  const outputsQuery = (among: (column: Fragment) => Fragment) => sql`
-    SELECT source_id, destination_id, step FROM inputs
-    WHERE inputs.source_type = 'RUN_OUTPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_OUTPUT'`;
-  const modelInputsQuery = (among: (column: Fragment) => Fragment) => sql`
-    SELECT source_id, destination_id FROM inputs
-    WHERE inputs.source_type = 'RUN_INPUT' AND ${among(sql`inputs.source_id`)} AND inputs.destination_type = 'MODEL_INPUT'`;
+  const outputsQuery = (matches: Matches) => sql`SELECT source_id, destination_id, step FROM inputs WHERE ${outputRows(matches)}`;
+  const modelInputsQuery = (matches: Matches) => sql`SELECT source_id, destination_id FROM inputs WHERE ${modelInputRows(matches)}`;
   let runRows: Row[], metrics: Row[], params: Row[], tags: Row[];
   let datasets: Row[] = [], outputs: Row[] = [], modelInputs: Row[] = [];
   if (db.dialect === "postgres") {
@@ -51,15 +55,16 @@ export async function loadRuns(db: Db, runIds: string[], options: { modelInputs?
     // whether they have inputs or outputs at all; those are read only for the runs that do. The
     // server's time per GetRun is mostly the driver's per-statement work, which six statements
     // paid six times.
-    const has = (table: Fragment) => sql`EXISTS (SELECT 1 FROM inputs i WHERE ${table})`;
+    const has = (rowsOf: (matches: Matches) => Fragment) =>
+      sql`EXISTS (SELECT 1 FROM inputs WHERE ${rowsOf((column) => sql`${column} = runs.run_uuid`)})`;
     runRows = await db.all(sql`
       SELECT ${RUN_COLUMNS},
         (SELECT json_agg(json_build_array(m.key, m.value, m.timestamp, m.step, m.is_nan)) FROM latest_metrics m WHERE m.run_uuid = runs.run_uuid) AS data_metrics,
         (SELECT json_agg(json_build_array(p.key, p.value)) FROM params p WHERE p.run_uuid = runs.run_uuid) AS data_params,
         (SELECT json_agg(json_build_array(t.key, t.value)) FROM tags t WHERE t.run_uuid = runs.run_uuid) AS data_tags,
-        ${has(raw("i.destination_type = 'RUN' AND i.destination_id = runs.run_uuid"))} AS has_datasets,
-        ${has(raw("i.source_type = 'RUN_OUTPUT' AND i.source_id = runs.run_uuid AND i.destination_type = 'MODEL_OUTPUT'"))} AS has_outputs,
-        ${options.modelInputs ? has(raw("i.source_type = 'RUN_INPUT' AND i.source_id = runs.run_uuid AND i.destination_type = 'MODEL_INPUT'")) : raw("false")} AS has_model_inputs
+        ${has(datasetRows)} AS has_datasets,
+        ${has(outputRows)} AS has_outputs,
+        ${options.modelInputs ? has(modelInputRows) : raw("false")} AS has_model_inputs
       FROM runs WHERE ${among(sql`runs.run_uuid`)}`);
     const unpack = (column: string, names: string[]) =>
       runRows.flatMap((r) => ((r[column] ?? []) as unknown[][]).map((a) => Object.fromEntries([["run_uuid", r.run_uuid], ...names.map((n, i) => [n, a[i]])])));
@@ -67,7 +72,7 @@ export async function loadRuns(db: Db, runIds: string[], options: { modelInputs?
     params = unpack("data_params", ["key", "value"]);
     tags = unpack("data_tags", ["key", "value"]);
     const flagged = (flag: string) => runRows.filter((r) => r[flag]).map((r) => r.run_uuid as string);
-    const read = (flag: string, statement: (among: (column: Fragment) => Fragment) => Fragment): Promise<Row[]> => {
+    const read = (flag: string, statement: (matches: Matches) => Fragment): Promise<Row[]> => {
       const ids = flagged(flag);
       return ids.length ? db.all(statement((column) => inIds(db.dialect, column, ids))) : Promise.resolve([]);
     };
