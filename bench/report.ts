@@ -186,3 +186,22 @@ export function runMarkdown(r: RunSummary): string {
     "",
   ].join("\n");
 }
+
+/**
+ * The smoke run's verdict (exit code): the harness must stay runnable, so every mlflow-bun
+ * workload answered without errors; one that completed nothing in its tiny window only warns.
+ */
+export function smokeVerdict(rows: Row[], servers: ServerReport[]): number {
+  const ours = rows.filter((r) => r.server.startsWith("mlflow-bun"));
+  const slow = ours.filter((r) => r.errors === 0 && r.failed?.startsWith("no request completed"));
+  for (const r of slow) console.warn(`bench-smoke warning: ${r.workload} on ${r.server}: ${r.failed}`);
+  const bad = ours.filter((r) => r.failed && !slow.includes(r));
+  const down = servers.filter((s) => s.kind === "mlflow-bun" && s.status !== "ok");
+  if (bad.length || down.length || ours.length === 0) {
+    const reasons = [...down.map((s) => `${s.name} ${s.status}: ${s.reason}`), ...bad.map((r) => `${r.workload} on ${r.server}: ${r.failed}`)];
+    console.error(`bench-smoke FAILED: ${reasons.join("; ") || "no mlflow-bun rows"}`);
+    return 1;
+  }
+  console.log("bench-smoke: OK");
+  return 0;
+}

@@ -1,8 +1,9 @@
 // The servers under test: how each is installed, given a fresh database, started, measured
 // (first /health latency, RSS over its whole process tree) and stopped.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import postgres from "postgres";
+import { RssSampler, tree } from "./rss";
 
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 export const BENCH = `${ROOT}/bench`;
@@ -234,103 +235,6 @@ export class Databases {
     rmSync(`${TMP}/${this.runId}`, { recursive: true, force: true });
     this.created = [];
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes: RSS of a process tree, sampled.
-
-function children(): Map<number, number[]> {
-  const byParent = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const list = byParent.get(ppid) ?? [];
-      list.push(Number(entry));
-      byParent.set(ppid, list);
-    } catch {}
-  }
-  return byParent;
-}
-
-function statusKb(pid: number, field: string): number {
-  try {
-    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function pssKb(pid: number): number | undefined {
-  try {
-    const m = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").match(/^Pss:\s+(\d+) kB/m);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The pid and all its descendants. */
-export function tree(pid: number): number[] {
-  const byParent = children();
-  const out: number[] = [];
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop()!;
-    out.push(p);
-    stack.push(...(byParent.get(p) ?? []));
-  }
-  return out;
-}
-
-/**
- * Samples a server's memory every `everyMs`: one process, its VmRSS and VmHWM (the kernel's own
- * peak); a process tree (Python's workers, mlflow-go's Go and Python processes), the sum of
- * their PSS.
- */
-export class RssSampler {
-  private peakKb = 0;
-  private segmentKb = 0;
-  private timer: ReturnType<typeof setInterval>;
-  constructor(
-    readonly pid: number,
-    everyMs = 100,
-  ) {
-    this.timer = setInterval(() => this.sample(), everyMs);
-    this.sample();
-  }
-  sample(): void {
-    const pids = tree(this.pid);
-    // a tree (Python's workers, mlflow-go's Go + Python): proportional set sizes, so pages the
-    // processes share (after fork) count once; VmRSS where smaps_rollup is not readable
-    const kb = pids.length === 1 ? statusKb(this.pid, "VmRSS") : pids.reduce((sum, p) => sum + (pssKb(p) ?? statusKb(p, "VmRSS")), 0);
-    // A single process's peak over its life also counts what happened between samples (VmHWM);
-    // a window's peak must not: VmHWM would carry the earlier windows' peaks into it.
-    this.peakKb = Math.max(this.peakKb, kb, pids.length === 1 ? statusKb(this.pid, "VmHWM") : 0);
-    this.segmentKb = Math.max(this.segmentKb, kb);
-  }
-  /** Peak MiB since the previous mark (one workload's window). */
-  mark(): number {
-    this.sample();
-    const mb = this.segmentKb / 1024;
-    this.segmentKb = 0;
-    return mb;
-  }
-  get peakMb(): number {
-    return this.peakKb / 1024;
-  }
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
-
-/** MiB the process (tree) holds now: VmRSS of one process, summed PSS of a tree. */
-export function rssNowMb(pid: number): number {
-  const pids = tree(pid);
-  const kb = pids.length === 1 ? statusKb(pid, "VmRSS") : pids.reduce((sum, p) => sum + (pssKb(p) ?? statusKb(p, "VmRSS")), 0);
-  return kb / 1024;
 }
 
 export async function freePort(): Promise<number> {

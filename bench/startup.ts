@@ -2,7 +2,8 @@
 // its loaded database — the time to its first 2xx /health (median) and what it holds once idle.
 // Starts during the run (after building, after cloning) share the machine with other servers
 // and PostgreSQL's checkpoints, so they are reported, but the targets are read from these.
-import { type Database, type Databases, rssNowMb, type ServerSpec, start } from "./servers";
+import { rssNowMb } from "./rss";
+import { type Database, type Databases, type ServerSpec, start } from "./servers";
 
 export interface QuietStart {
   /** ms to the first 2xx /health, per start. */
