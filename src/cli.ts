@@ -1,4 +1,5 @@
 // The executable's entry point. It exports nothing (bytecode builds require that).
+import "./jsc-heap"; // first: it may restart the process in place, before other modules load
 import { HELP, parseArgs, UsageError, VERSION } from "./args";
 import { startServer } from "./main";
 import { MLFLOW_VERSION } from "./server/app";

@@ -3,6 +3,7 @@
 // half-working server never lingers; SIGTERM/SIGINT stop them all gracefully.
 import { everythingProxied, type Config } from "./config";
 import { prepareDatabase, startServer } from "./main";
+import { selfCommand } from "./self";
 
 /** Set in a worker's environment; the port variable carries the port the first worker bound. */
 const WORKER_ENV = "MLFLOW_BUN_WORKER";
@@ -19,12 +20,6 @@ export async function runWorker(config: Config): Promise<void> {
   process.send?.({ listening: server.url, banner: server.banner } satisfies Ready);
   // The supervisor was killed without stopping us: do not serve on as an orphan.
   process.on("disconnect", () => void server.stop().then(() => process.exit(0)));
-}
-
-/** The executable and arguments that start this program again (a compiled binary or `bun cli.ts`). */
-function selfCommand(): string[] {
-  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
-  return compiled ? [process.execPath] : [process.execPath, Bun.main];
 }
 
 export async function superviseWorkers(config: Config, argv: string[]): Promise<never> {
