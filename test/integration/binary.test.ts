@@ -8,6 +8,17 @@ import { join, resolve } from "node:path";
 
 const binary = process.env.MLFLOW_BUN_BINARY;
 
+/** The URL the server's banner announces on stdout. */
+async function listeningUrl(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
+  let out = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
+    out += decoder.decode(chunk);
+    if (/listening on/.test(out)) break;
+  }
+  return /listening on (http:\/\/\S+)/.exec(out)![1]!;
+}
+
 test.skipIf(!binary)("the binary runs from an empty folder and serves API, docs and assets", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mlflow-bun-empty-"));
   const exe = join(dir, "mlflow-bun");
@@ -15,13 +26,7 @@ test.skipIf(!binary)("the binary runs from an empty folder and serves API, docs 
   const env: Record<string, string> = { PATH: "/usr/bin:/bin", HOME: dir };
   const proc = Bun.spawn([exe, "--port", "0"], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
   try {
-    let out = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
-      out += decoder.decode(chunk);
-      if (/listening on/.test(out)) break;
-    }
-    const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    const url = await listeningUrl(proc);
     const exp = await fetch(`${url}/api/2.0/mlflow/experiments/get?experiment_id=0`);
     expect(exp.status).toBe(200);
     expect(((await exp.json()) as any).experiment.name).toBe("Default");
@@ -52,13 +57,7 @@ test.skipIf(!binary || process.platform !== "linux")("the binary restarts itself
       if (preset) env.BUN_JSC_forceRAMSize = preset;
       const proc = Bun.spawn([resolve(binary!), "--port", "0", "--backend-store-uri", "sqlite:///heap.db"], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
       try {
-        let out = "";
-        const decoder = new TextDecoder();
-        for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
-          out += decoder.decode(chunk);
-          if (/listening on/.test(out)) break;
-        }
-        const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+        const url = await listeningUrl(proc);
         expect((await fetch(`${url}/health`)).status).toBe(200);
         // the process that serves is the one spawned (same pid), now with the setting
         expect(environOf(proc.pid).BUN_JSC_forceRAMSize).toBe(preset ?? String(512 * 2 ** 20));
