@@ -76,12 +76,14 @@ function openPostgres(url: string, max: number): Db {
     types: { bigint: { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: number) => String(x) } },
   });
   const placeholder = (i: number) => `$${i}`;
+  // An array parameter stands for the list SQLAlchemy binds value by value (IN lists).
+  const hasNul = (p: unknown): boolean => (typeof p === "string" ? p.includes("\0") : Array.isArray(p) && p.some(hasNul));
   const wrap = (q: postgres.Sql | postgres.TransactionSql): Db => {
     const exec = async (query: Fragment) => {
       const { text, params } = render(query, placeholder);
       // psycopg2 refuses NUL in strings before sending (a ValueError MLflow answers as
       // INTERNAL_ERROR); PostgreSQL itself would reject them with another error.
-      if (params.some((p) => typeof p === "string" && p.includes("\0"))) {
+      if (params.some(hasNul)) {
         throw new MlflowError("A string literal cannot contain NUL (0x00) characters.", "INTERNAL_ERROR");
       }
       try {
