@@ -60,7 +60,7 @@ test.skipIf(!binary || process.platform !== "linux")("the binary restarts itself
         const url = await listeningUrl(proc);
         expect((await fetch(`${url}/health`)).status).toBe(200);
         // the process that serves is the one spawned (same pid), now with the setting
-        expect(environOf(proc.pid).BUN_JSC_forceRAMSize).toBe(preset ?? String(512 * 2 ** 20));
+        expect(environOf(proc.pid).BUN_JSC_forceRAMSize).toBe(preset ?? String(2 * 2 ** 30));
       } finally {
         proc.kill("SIGTERM");
         expect(await proc.exited).toBe(0);
