@@ -22,7 +22,7 @@ node_modules/.installed: package.json package-lock.json $(wildcard patches/*.pat
 deps: node_modules/.installed .venv/.installed
 
 dist/mlflow-bun: node_modules/.installed $(SRC)
-	$(BUN) build --compile --minify --sourcemap src/cli.ts --outfile dist/mlflow-bun
+	$(BUN) build --compile --bytecode --minify --sourcemap src/cli.ts --outfile dist/mlflow-bun
 
 build: dist/mlflow-bun
 

@@ -56,12 +56,11 @@ export function tree(pid: number): number[] {
 export class RssSampler {
   private peakKb = 0;
   private segmentKb = 0;
-  private timer: ReturnType<typeof setInterval>;
+  private timer: ReturnType<typeof setInterval> | undefined;
   constructor(
     readonly pid: number,
-    everyMs = 100,
+    private readonly everyMs = 100,
   ) {
-    this.timer = setInterval(() => this.sample(), everyMs);
     this.sample();
   }
   sample(): void {
@@ -72,18 +71,30 @@ export class RssSampler {
     this.peakKb = Math.max(this.peakKb, kb, pids.length === 1 ? statusKb(this.pid, "VmHWM") : 0);
     this.segmentKb = Math.max(this.segmentKb, kb);
   }
-  /** Peak MiB since the previous mark (one workload's window). */
+  /**
+   * Starts a window: samples until mark(). Only the server under load is sampled; each sample
+   * walks /proc, and nine servers sampled all the time kept the harness at ~80% of a core.
+   */
+  begin(): void {
+    this.segmentKb = 0;
+    this.sample();
+    this.timer ??= setInterval(() => this.sample(), this.everyMs);
+  }
+  /** Peak MiB of the window since begin(); sampling stops. */
   mark(): number {
     this.sample();
+    this.stop();
     const mb = this.segmentKb / 1024;
     this.segmentKb = 0;
     return mb;
   }
   get peakMb(): number {
+    this.sample();
     return this.peakKb / 1024;
   }
   stop(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
   }
 }
 

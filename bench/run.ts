@@ -199,7 +199,7 @@ async function main(): Promise<number> {
       };
       if (ceiling) {
         const w: Workload = { name: CEILING_NAME, method: "GET", path: "/", concurrency: opts.concurrency };
-        ceiling.rss.mark();
+        ceiling.rss.begin();
         const r = await load(gen, ceiling.url, w, seconds, scriptDir, "ceiling");
         record(sample(round, CEILING_NAME, "bun-serve (trivial)", r, ceiling.rss.mark()));
       }
@@ -210,7 +210,7 @@ async function main(): Promise<number> {
             record({ round, workload: name, server: l.spec.name, rps: NaN, p50Ms: NaN, p99Ms: NaN, requests: 0, errors: 0, failed: `not run: no page-10 token (${l.pageTokenError})` });
             continue;
           }
-          l.running!.rss.mark();
+          l.running!.rss.begin();
           try {
             const window = opts.mode === "smoke" ? seconds : Math.max(seconds, w.minSeconds ?? 0);
             const r = await load(gen, l.running!.url, w, window, scriptDir, `${l.spec.name}-${w.name}`);

@@ -41,4 +41,4 @@ process.on("unhandledRejection", (reason) => {
   console.error(`Error: unhandled rejection (a bug): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
 });
 
-await run();
+void run();
