@@ -6,6 +6,8 @@
 //   {c}     the request counter of the thread
 //   {step:N} c * stepStride + N
 //   {rand}  a random float in [0, 1)     {now}  the time in ms
+import { readFileSync } from "node:fs";
+
 export interface Scale {
   /** Runs in the scale experiment (10 params, 10 tags, 20 metrics × metricSteps each). */
   runs: number;
@@ -279,6 +281,30 @@ export async function pageTenToken(url: string, d: Dataset): Promise<string | un
  * previous workload, e.g. slow requests still running after the load generator stopped, must
  * not be billed to the next one). Returns the seconds waited.
  */
+/** The machine's CPU use (0..1 of all cores) over `ms`, from /proc/stat. */
+async function cpuBusy(ms: number): Promise<number> {
+  const read = () => {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await Bun.sleep(ms);
+  const b = read();
+  return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * Waits (up to maxSeconds) until the machine is quiet: below a quarter of its CPU for 500 ms.
+ * A server answers the drain's probes while other threads of it, or PostgreSQL backends, still
+ * work through the previous window's abandoned requests (MLflow's Flask handlers run in a thread
+ * pool): a full run measured the next server's 100k-run search at 0 req/s behind them.
+ */
+export async function quietMachine(maxSeconds: number): Promise<number> {
+  const t0 = performance.now();
+  while ((performance.now() - t0) / 1000 < maxSeconds && (await cpuBusy(500)) >= 0.25);
+  return (performance.now() - t0) / 1000;
+}
+
 export async function drain(url: string, maxSeconds = 120): Promise<number> {
   const t0 = performance.now();
   // Three quick answers in a row, 150 ms apart: one quick answer can slip in while the queued
