@@ -276,11 +276,6 @@ export async function pageTenToken(url: string, d: Dataset): Promise<string | un
   return token;
 }
 
-/**
- * Waits until the server answers a database-backed request quickly again (work queued by the
- * previous workload, e.g. slow requests still running after the load generator stopped, must
- * not be billed to the next one). Returns the seconds waited.
- */
 /** The machine's CPU use (0..1 of all cores) over `ms`, from /proc/stat. */
 async function cpuBusy(ms: number): Promise<number> {
   const read = () => {
@@ -305,6 +300,11 @@ export async function quietMachine(maxSeconds: number): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * Waits until the server answers a database-backed request quickly again (work queued by the
+ * previous workload, e.g. slow requests still running after the load generator stopped, must
+ * not be billed to the next one). Returns the seconds waited.
+ */
 export async function drain(url: string, maxSeconds = 120): Promise<number> {
   const t0 = performance.now();
   // Three quick answers in a row, 150 ms apart: one quick answer can slip in while the queued

@@ -3,9 +3,9 @@
 // JavaScriptCore sizes its garbage collection by the machine's RAM. On a 24 GiB machine a server
 // under load held far more freed memory than live data: 16 clients logging 1,000-metric batches
 // peaked at ~150 MB RSS for ~40 MB of live heap. Told the machine has 2 GiB (or 512 MiB, or
-// 1 GiB: the same), it peaked at ~100 MB, at the same throughput (small-request throughput
-// ~5% lower, SearchExperiments ~7%). JavaScriptCore reads this option only from
-// the environment (BUN_JSC_forceRAMSize), once, before any JavaScript runs; so the program
+// 1 GiB: the same), it peaked at ~100 MB, at the same throughput but for SearchExperiments
+// (~7% lower). JavaScriptCore reads this option only from the environment
+// (BUN_JSC_forceRAMSize), once, before any JavaScript runs; so the program
 // restarts itself in place with it set (execve: same pid, same open files and arguments). A
 // value already set (the restarted process, a worker, the user's own) is left alone.
 import { selfCommand } from "./self";

@@ -51,11 +51,11 @@ function newer(a: MetricRow, b: MetricRow): boolean {
 export async function logMetrics(tx: Db, runId: string, metrics: LoggedMetric[]): Promise<void> {
   if (metrics.length === 0) return;
   const rows: MetricRow[] = metrics.map((m) => ({ key: m.key, timestamp: m.timestamp, step: m.step, ...sanitize(m.value) }));
-  const insert = tx.dialect === "postgres"
-    ? sql`INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid)
-      SELECT r.key, r.value, r.timestamp, r.step, r.is_nan, ${runId} FROM json_to_recordset(CAST(${pgRecords(rows)}::text AS json))
+  const source = tx.dialect === "postgres"
+    ? sql`SELECT r.key, r.value, r.timestamp, r.step, r.is_nan, ${runId} FROM json_to_recordset(CAST(${pgRecords(rows)}::text AS json))
         AS r(key text, value float8, timestamp bigint, step bigint, is_nan boolean)`
-    : sql`INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ${join(rows.map((r) => sql`(${r.key}, ${r.value}, ${r.timestamp}, ${r.step}, ${r.isNan}, ${runId})`), ", ")}`;
+    : sql`VALUES ${join(rows.map((r) => sql`(${r.key}, ${r.value}, ${r.timestamp}, ${r.step}, ${r.isNan}, ${runId})`), ", ")}`;
+  const insert = sql`INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid) ${source}`;
   if (tx.dialect === "postgres" && rows.length >= PLAIN_INSERT_ROWS) await insertOrSkipTaken(tx, insert);
   else await tx.run(sql`${insert} ON CONFLICT DO NOTHING`);
   await updateLatestMetrics(tx, runId, rows);
