@@ -79,8 +79,11 @@ export async function run(cfg: Config): Promise<Record<string, number>> {
         const rows = Array.from({ length: nMetrics }, (_, i) => ({
           key: nMetrics === 1 ? `f${tid}_w` : `f${tid}_m${i % keys}`, value: Math.random(), timestamp: now, step: c * stride + Math.floor(i / keys), isNan: false,
         }));
-        const insert = `INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ${placeholders(rows.length, 6)}`;
-        const values = rows.flatMap((r) => [r.key, r.value, r.timestamp, r.step, r.isNan, runId]);
+        // src/store/metrics.ts logMetrics: the rows as one JSON parameter
+        const insert = `INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid)
+          SELECT r.key, r.value, r.timestamp, r.step, r.is_nan, $1 FROM json_to_recordset(CAST($2::text AS json))
+          AS r(key text, value float8, timestamp bigint, step bigint, is_nan boolean)`;
+        const values = [runId, JSON.stringify(rows.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp, step: r.step, is_nan: r.isNan })))];
         if (rows.length >= 100) {
           // src/store/metrics.ts insertOrSkipTaken (no row is ever taken here)
           await t.savepoint((sp) => q(sp, insert, values));
